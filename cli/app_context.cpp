@@ -1,0 +1,50 @@
+#include "app_context.hpp"
+
+#include <aprhost/core/error.hpp>
+#include <aprhost/core/host_services.hpp>
+
+namespace aprhost::cli {
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
+    app.add_option("--backend", g.backend, "Compute backend plugin (cpu, vulkan, cuda, ...)")->capture_default_str();
+    app.add_option("--kv", g.kv, "KV-cache manager plugin (contiguous, ...)")->capture_default_str();
+    app.add_option("--plugin-dir", g.plugin_dirs, "Extra directory to search for plugins first (repeatable)");
+    app.add_option("--plugin", g.plugin_files, "Load this plugin file too (repeatable)");
+    app.add_option("--backend-opt", g.backend_opts, "Backend plugin option key=value (repeatable)");
+    app.add_option("--kv-opt", g.kv_opts, "KV plugin option key=value (repeatable)");
+    app.add_option("-t,--threads", g.threads, "Threads for the CPU backend (default: physical cores)")
+        ->check(CLI::Range(1, 1024));
+    app.add_flag("-v,--verbose", g.verbose, "Print plugin log messages down to info level");
+}
+
+std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const char* flag) {
+    std::map<std::string, std::string> out;
+    for (auto& it : items) {
+        auto eq = it.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw core::Error(core::ErrorKind::USAGE, std::string(flag) + " expects key=value, got '" + it + "'");
+        out[it.substr(0, eq)] = it.substr(eq + 1);
+    }
+    return out;
+}
+
+AppContext::AppContext(const GlobalOptions& g) : g_(g) {
+    if (g_.verbose) core::set_log_level(APH_LOG_INFO);
+    core::RegistryOptions ro;
+    ro.plugin_dirs = g_.plugin_dirs;
+    ro.plugin_files = g_.plugin_files;
+    registry_ = std::make_unique<core::PluginRegistry>(ro);
+}
+
+std::shared_ptr<core::BackendContext> AppContext::create_backend() const {
+    auto plugin = registry_->get(APH_PLUGIN_BACKEND, g_.backend);
+    auto opts = parse_key_values(g_.backend_opts, "--backend-opt");
+    if (g_.threads > 0) opts["threads"] = std::to_string(g_.threads);
+    return core::BackendContext::create(plugin, opts);
+}
+
+std::shared_ptr<core::LoadedPlugin> AppContext::kv_plugin() const { return registry_->get(APH_PLUGIN_KV_CACHE, g_.kv); }
+
+std::map<std::string, std::string> AppContext::kv_options() const { return parse_key_values(g_.kv_opts, "--kv-opt"); }
+
+}  // namespace aprhost::cli

@@ -1,0 +1,48 @@
+// Options shared by every subcommand (plugin search, backend and KV selection) and the objects built from them.
+#pragma once
+
+#include <aprhost/core/backend.hpp>
+#include <aprhost/core/plugin_registry.hpp>
+
+#include <CLI/CLI.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aprhost::cli {
+
+struct GlobalOptions {
+    std::string backend = "cpu";
+    std::string kv = "contiguous";
+    std::vector<std::string> plugin_dirs;
+    std::vector<std::string> plugin_files;
+    std::vector<std::string> backend_opts;  // key=value, passed to the backend plugin
+    std::vector<std::string> kv_opts;       // key=value, passed to the KV plugin
+    int threads = 0;                        // 0 = backend default; becomes backend option "threads"
+    bool verbose = false;
+};
+
+// Adds the global flags to the app (they are accepted before or after the subcommand).
+void add_global_options(CLI::App& app, GlobalOptions& g);
+
+class AppContext {
+public:
+    explicit AppContext(const GlobalOptions& g);
+    const GlobalOptions& options() const { return g_; }
+    const core::PluginRegistry& registry() const { return *registry_; }
+    // Creates a context of the selected backend (--backend) with --threads/--backend-opt.
+    std::shared_ptr<core::BackendContext> create_backend() const;
+    std::shared_ptr<core::LoadedPlugin> kv_plugin() const;
+    std::map<std::string, std::string> kv_options() const;
+
+private:
+    GlobalOptions g_;
+    std::unique_ptr<core::PluginRegistry> registry_;
+};
+
+// "k=v" list → map; throws core::Error(USAGE) on a malformed item.
+std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const char* flag);
+
+}  // namespace aprhost::cli

@@ -1,0 +1,20 @@
+// The subcommands. Each registers itself on the app and returns the function that runs it (after parsing).
+#pragma once
+
+#include "app_context.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace aprhost::cli {
+
+using Runner = std::function<int()>;
+
+Runner add_plugins_command(CLI::App& app, const GlobalOptions& g);
+Runner add_inspect_command(CLI::App& app, const GlobalOptions& g);
+Runner add_run_command(CLI::App& app, const GlobalOptions& g);
+Runner add_logits_command(CLI::App& app, const GlobalOptions& g);
+Runner add_synth_command(CLI::App& app, const GlobalOptions& g);
+
+}  // namespace aprhost::cli

@@ -1,0 +1,40 @@
+// The decode loop: prefill the prompt in one batched step, then sample and feed one token at a time, streaming
+// complete UTF-8 text to a callback and timing every phase.
+#pragma once
+
+#include <aprhost/core/sampler.hpp>
+#include <aprhost/core/session.hpp>
+#include <aprhost/core/tokenizer.hpp>
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aprhost::core {
+
+struct GenerationStats {
+    uint32_t prompt_tokens = 0;
+    uint32_t generated_tokens = 0;
+    double prefill_ms = 0;      // the prompt's forward pass(es)
+    double ttft_ms = 0;         // start of prefill → first sampled token available
+    double decode_ms = 0;       // first token → last token (the decode steps)
+    double prefill_tok_s = 0;   // prompt_tokens / prefill time
+    double decode_tok_s = 0;    // (generated - 1) / decode time: tokens produced by single-token steps
+    std::string stop_reason;    // "eos", "length", "callback", "context"
+    std::vector<double> step_ms;  // per decode step (forward + sampling)
+};
+
+struct GenerateOptions {
+    uint32_t n_predict = 128;
+    bool ignore_eos = false;
+    bool stop_at_context_end = true;  // stop ("context") instead of failing when the cache is full
+};
+
+// on_text receives newly complete text; returning false stops generation. on_token (optional) sees each id.
+GenerationStats generate(Session& session, const Tokenizer& tokenizer, Sampler& sampler,
+                         const std::vector<int32_t>& prompt, const GenerateOptions& options,
+                         const std::function<bool(std::string_view)>& on_text,
+                         const std::function<void(int32_t)>& on_token = {});
+
+}  // namespace aprhost::core

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of aprhost from Debian 12 packages.
+# Called by the README set-up and by .ci/run; safe to run again (apt is idempotent).
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build pkg-config ccache git python3 python3-pip
+  libboost-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libpcre2-dev
+  # Vulkan: the backend's CMake option turns on when these are found; lavapipe runs it on the CPU.
+  libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-dev glslang-tools
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install-deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
