@@ -16,5 +16,6 @@ Runner add_inspect_command(CLI::App& app, const GlobalOptions& g);
 Runner add_run_command(CLI::App& app, const GlobalOptions& g);
 Runner add_logits_command(CLI::App& app, const GlobalOptions& g);
 Runner add_synth_command(CLI::App& app, const GlobalOptions& g);
+Runner add_membw_command(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace aprhost::cli

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
     add(cli::add_run_command(app, g));
     add(cli::add_logits_command(app, g));
     add(cli::add_synth_command(app, g));
+    add(cli::add_membw_command(app, g));
 
     try {
         app.parse(argc, argv);

@@ -1,0 +1,137 @@
+// The packed block structs of ggml's public quantization formats, byte-for-byte as they appear in GGUF files
+// (the layouts of ggml-common.h, listed in the project's FORMATS.md). One struct per type; sizes are pinned below.
+//
+// Element ordering inside each block (the part that is easy to get wrong):
+//   Q4_0 / Q4_1   qs[j] low nibble = element j, high nibble = element j + 16 (j = 0..15).
+//   Q5_0 / Q5_1   as Q4_x for the low 4 bits; the 5th bit of element i is bit i of the little-endian u32 in qh.
+//   Q8_0          qs[i] = element i.
+//   Q4_K          8 sub-blocks of 32 with 6-bit (scale, min) pairs packed in scales[12] (see get_scale_min_k4).
+//                 The 256 elements are 4 chunks of 64; chunk c uses qs[32c .. 32c+31]: the low nibbles are
+//                 elements 64c + l (sub-block 2c), the high nibbles elements 64c + 32 + l (sub-block 2c+1).
+//   Q5_K          as Q4_K for the low 4 bits; the 5th bit of element 64c + l is bit 2c of qh[l], of element
+//                 64c + 32 + l bit 2c+1 of qh[l] (l = 0..31).
+//   Q6_K          16 sub-blocks of 16 with int8 scales. Two halves of 128; half h uses ql[64h ..], qh[32h ..],
+//                 scales[8h ..]. For l = 0..31 in half h (base = 128h):
+//                   element base+l     : low nibble of ql[l],    bits 0-1 of qh[l]
+//                   element base+l+32  : low nibble of ql[l+32], bits 2-3 of qh[l]
+//                   element base+l+64  : high nibble of ql[l],   bits 4-5 of qh[l]
+//                   element base+l+96  : high nibble of ql[l+32],bits 6-7 of qh[l]
+//                 q = (low | high << 4) − 32; element e uses scales[8h + (e − base) / 16].
+//   Q8_K          qs[i] = element i; bsums[g] = sum of qs[16g .. 16g+15] (integer-dot kernels use it for mins).
+// All multi-byte fields are little-endian; f16 fields are stored as raw uint16_t bits (see fp16.hpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace aprhost::ref {
+
+inline constexpr int QK4_0 = 32;
+inline constexpr int QK4_1 = 32;
+inline constexpr int QK5_0 = 32;
+inline constexpr int QK5_1 = 32;
+inline constexpr int QK8_0 = 32;
+inline constexpr int QK_K = 256;        // super-block size of the K-quants
+inline constexpr int K_SCALE_SIZE = 12;  // bytes of packed 6-bit scales/mins in Q4_K and Q5_K
+
+// x = d · (q − 8), q in 0..15
+struct block_q4_0 {
+    uint16_t d;
+    uint8_t qs[QK4_0 / 2];
+};
+
+// x = d · q + m, q in 0..15
+struct block_q4_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qs[QK4_1 / 2];
+};
+
+// x = d · (q − 16), q in 0..31
+struct block_q5_0 {
+    uint16_t d;
+    uint8_t qh[4];  // 5th bits, bit i = element i (little-endian u32)
+    uint8_t qs[QK5_0 / 2];
+};
+
+// x = d · q + m, q in 0..31
+struct block_q5_1 {
+    uint16_t d;
+    uint16_t m;
+    uint8_t qh[4];
+    uint8_t qs[QK5_1 / 2];
+};
+
+// x = d · q, q in −128..127
+struct block_q8_0 {
+    uint16_t d;
+    int8_t qs[QK8_0];
+};
+
+// x = d · sc · q − dmin · m for the element's sub-block (sc, m 6-bit), q in 0..15
+struct block_q4_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qs[QK_K / 2];
+};
+
+// x = d · sc · q − dmin · m, q in 0..31
+struct block_q5_K {
+    uint16_t d;
+    uint16_t dmin;
+    uint8_t scales[K_SCALE_SIZE];
+    uint8_t qh[QK_K / 8];
+    uint8_t qs[QK_K / 2];
+};
+
+// x = d · scales[sub] · (q − 32), q in 0..63
+struct block_q6_K {
+    uint8_t ql[QK_K / 2];
+    uint8_t qh[QK_K / 4];
+    int8_t scales[QK_K / 16];
+    uint16_t d;
+};
+
+// x = d · q (d is a full f32); the activation format of integer-dot CPU kernels
+struct block_q8_K {
+    float d;
+    int8_t qs[QK_K];
+    int16_t bsums[QK_K / 16];
+};
+
+static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must match ggml");
+static_assert(sizeof(block_q4_1) == 20, "block_q4_1 must match ggml");
+static_assert(sizeof(block_q5_0) == 22, "block_q5_0 must match ggml");
+static_assert(sizeof(block_q5_1) == 24, "block_q5_1 must match ggml");
+static_assert(sizeof(block_q8_0) == 34, "block_q8_0 must match ggml");
+static_assert(sizeof(block_q4_K) == 144, "block_q4_K must match ggml");
+static_assert(sizeof(block_q5_K) == 176, "block_q5_K must match ggml");
+static_assert(sizeof(block_q6_K) == 210, "block_q6_K must match ggml");
+static_assert(sizeof(block_q8_K) == 292, "block_q8_K must match ggml");
+static_assert(offsetof(block_q6_K, d) == 208, "Q6_K keeps d at the end");
+static_assert(offsetof(block_q5_K, qh) == 16 && offsetof(block_q5_K, qs) == 48, "Q5_K field order");
+
+// Sub-block j (0..7) of a Q4_K/Q5_K block: its 6-bit scale and min from the 12 packed bytes.
+// Bytes 0-3: scales 0-3 in the low 6 bits; bytes 4-7: mins 0-3 in the low 6 bits; bytes 8-11: the low 4 bits of
+// scale 4+i (low nibble) and min 4+i (high nibble), whose top 2 bits sit in the spare top bits of bytes i and 4+i.
+inline void get_scale_min_k4(int j, const uint8_t* q, uint8_t* scale, uint8_t* min) {
+    if (j < 4) {
+        *scale = static_cast<uint8_t>(q[j] & 63);
+        *min = static_cast<uint8_t>(q[j + 4] & 63);
+    } else {
+        *scale = static_cast<uint8_t>((q[j + 4] & 0x0F) | ((q[j - 4] >> 6) << 4));
+        *min = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+    }
+}
+
+// Inverse of get_scale_min_k4: pack eight 6-bit scales and mins (each < 64) into 12 bytes.
+inline void pack_scale_min_k4(const uint8_t scale[8], const uint8_t min[8], uint8_t* q) {
+    for (int j = 0; j < 4; ++j) {
+        q[j] = static_cast<uint8_t>((scale[j] & 63) | ((scale[j + 4] >> 4) << 6));
+        q[j + 4] = static_cast<uint8_t>((min[j] & 63) | ((min[j + 4] >> 4) << 6));
+        q[j + 8] = static_cast<uint8_t>((scale[j + 4] & 0x0F) | ((min[j + 4] & 0x0F) << 4));
+    }
+}
+
+}  // namespace aprhost::ref

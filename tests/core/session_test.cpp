@@ -1,0 +1,94 @@
+#include "test_models.hpp"
+
+#include <aprhost/core/error.hpp>
+#include <aprhost/core/generator.hpp>
+#include <aprhost/core/model.hpp>
+#include <aprhost/core/session.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace aprhost;
+
+namespace {
+core::RegistryOptions build_plugins() {
+    core::RegistryOptions o;
+    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
+    o.use_environment = false;
+    o.use_default_dirs = false;
+    return o;
+}
+struct Fixture {
+    core::PluginRegistry reg{build_plugins()};
+    std::shared_ptr<core::BackendContext> be =
+        core::BackendContext::create(reg.get(APH_PLUGIN_BACKEND, "cpu"), {});
+    core::Model model{reg, test::synth_model("qwen2", "tiny", "q4_k"), be};
+    std::unique_ptr<core::Session> session(uint32_t ctx, uint32_t batch = 512) {
+        core::SessionOptions so;
+        so.n_ctx = ctx;
+        so.n_batch = batch;
+        return std::make_unique<core::Session>(model, reg.get(APH_PLUGIN_KV_CACHE, "contiguous"), so);
+    }
+};
+}  // namespace
+
+TEST_CASE("prefill in chunks gives the same logits as one batch", "[session]") {
+    Fixture f;
+    std::vector<int32_t> toks;
+    for (int i = 0; i < 40; ++i) toks.push_back((i * 37 + 5) % 1000);
+    auto one = f.session(128, 512)->forward(toks, true);
+    auto chunked = f.session(128, 7)->forward(toks, true);
+    REQUIRE(one.size() == chunked.size());
+    double worst = 0;
+    for (size_t i = 0; i < one.size(); ++i) worst = std::max(worst, double(std::fabs(one[i] - chunked[i])));
+    CHECK(worst <= 1e-5);
+}
+
+TEST_CASE("a full KV cache is a RESOURCE error and leaves the sequence usable", "[session]") {
+    Fixture f;
+    auto s = f.session(8);
+    std::vector<int32_t> toks = {1, 2, 3, 4, 5, 6};
+    s->forward(toks);
+    std::vector<int32_t> more = {7, 8, 9};
+    try {
+        s->forward(more);
+        FAIL("expected the cache to be exhausted");
+    } catch (const core::Error& e) {
+        CHECK(e.kind() == core::ErrorKind::RESOURCE);
+        CHECK(std::string(e.what()).find("exhausted") != std::string::npos);
+    }
+    CHECK(s->n_past() == 6);
+    std::vector<int32_t> two = {7, 8};
+    CHECK_NOTHROW(s->forward(two));
+    CHECK(s->n_past() == 8);
+}
+
+TEST_CASE("token ids outside the vocabulary are BAD_INPUT", "[session]") {
+    Fixture f;
+    auto s = f.session(16);
+    std::vector<int32_t> bad = {1, 5000000};
+    CHECK_THROWS_AS(s->forward(bad), core::Error);
+    std::vector<int32_t> neg = {-1};
+    CHECK_THROWS_AS(s->forward(neg), core::Error);
+    CHECK(s->n_past() == 0);
+}
+
+TEST_CASE("greedy generation is deterministic and stops at n_predict", "[session][generate]") {
+    Fixture f;
+    auto run_once = [&] {
+        auto s = f.session(128);
+        core::SamplerParams sp;
+        sp.temperature = 0;
+        core::Sampler sampler(sp);
+        core::GenerateOptions go;
+        go.n_predict = 12;
+        go.ignore_eos = true;
+        std::vector<int32_t> out;
+        auto st = core::generate(*s, f.model.tokenizer(), sampler, {1, 2, 3}, go,
+                                 [](std::string_view) { return true; }, [&](int32_t t) { out.push_back(t); });
+        CHECK(st.generated_tokens == 12);
+        CHECK(st.stop_reason == "length");
+        CHECK(st.ttft_ms > 0);
+        return out;
+    };
+    CHECK(run_once() == run_once());
+}
