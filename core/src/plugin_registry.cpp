@@ -277,6 +277,7 @@ PluginRegistry::PluginRegistry(const RegistryOptions& options) {
     }
     for (auto& [idx, p] : ok) {
         auto& chosen = best[{static_cast<int>(p->kind), p->name}];
+        all_.push_back(p);
         if (chosen.first == idx) {
             report_[idx].status = "selected";
             loaded_.push_back(p);
@@ -301,9 +302,13 @@ std::vector<std::shared_ptr<LoadedPlugin>> PluginRegistry::plugins(aph_plugin_ki
 std::shared_ptr<LoadedPlugin> PluginRegistry::get(aph_plugin_kind kind, std::string_view name) const {
     for (auto& p : loaded_)
         if (p->kind == kind && p->name == name) return p;
+    // "name-variant" picks a specific variant even when another one scored higher (e.g. cpu-scalar).
+    for (auto& p : all_)
+        if (p->kind == kind && p->display_name() == name) return p;
     // Not loaded: explain whether it was rejected or never found.
     for (auto& c : report_) {
-        if (c.name == name && c.kind == plugin_kind_name(kind) && c.status == "rejected")
+        std::string full = c.variant.empty() ? c.name : c.name + "-" + c.variant;
+        if ((c.name == name || full == name) && c.kind == plugin_kind_name(kind) && c.status == "rejected")
             throw Error(ErrorKind::PLUGIN, std::string(plugin_kind_name(kind)) + " plugin '" + std::string(name) +
                                                "' was rejected: " + c.reason + " (" + c.path + ")");
     }

@@ -24,9 +24,10 @@ core::RegistryOptions build_plugins() {
 }
 
 // Max abs difference between decode-with-cache logits and the rows of one batched forward.
-double kv_invariant_max_diff(const std::string& path, std::vector<int32_t> tokens, int threads) {
+double kv_invariant_max_diff(const std::string& path, std::vector<int32_t> tokens, int threads,
+                             const std::string& backend = "cpu") {
     core::PluginRegistry reg(build_plugins());
-    auto be = core::BackendContext::create(reg.get(APH_PLUGIN_BACKEND, "cpu"), {{"threads", std::to_string(threads)}});
+    auto be = core::BackendContext::create(reg.get(APH_PLUGIN_BACKEND, backend), {{"threads", std::to_string(threads)}});
     core::Model model(reg, path, be);
     core::SessionOptions so;
     so.n_ctx = 256;
@@ -64,6 +65,13 @@ TEST_CASE("KV invariant on synthetic tiny models, 64 positions", "[kv][invariant
     INFO(arch << " " << quant << " threads " << threads);
     std::string path = test::synth_model(arch, "tiny", quant);
     double diff = kv_invariant_max_diff(path, random_tokens(64, 7), threads);
+    INFO("max abs diff " << diff);
+    CHECK(diff <= 1e-5);
+}
+
+TEST_CASE("KV invariant on the scalar CPU variant", "[kv][invariant][scalar]") {
+    std::string path = test::synth_model("llama", "tiny", "q4_k");
+    double diff = kv_invariant_max_diff(path, random_tokens(64, 3), 2, "cpu-scalar");
     INFO("max abs diff " << diff);
     CHECK(diff <= 1e-5);
 }

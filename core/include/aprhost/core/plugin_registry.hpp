@@ -71,7 +71,7 @@ public:
 
     // Loaded plugins of a kind, best score first (for the same name, only the selected variant is returned).
     std::vector<std::shared_ptr<LoadedPlugin>> plugins(aph_plugin_kind kind) const;
-    // The selected plugin of that kind and name. Throws core::Error(PLUGIN) listing what is available, or the
+    // The selected plugin of that kind and name, or a specific variant by "name-variant" ("cpu-scalar"). Throws core::Error(PLUGIN) listing what is available, or the
     // rejection reason when the plugin was found but refused.
     std::shared_ptr<LoadedPlugin> get(aph_plugin_kind kind, std::string_view name) const;
 
@@ -83,6 +83,7 @@ private:
     std::vector<std::string> search_dirs_;
     std::vector<PluginCandidate> report_;
     std::vector<std::shared_ptr<LoadedPlugin>> loaded_;  // only selected ones
+    std::vector<std::shared_ptr<LoadedPlugin>> all_;     // every accepted plugin, selected or not
 };
 
 }  // namespace aprhost::core
