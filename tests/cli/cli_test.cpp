@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <sys/wait.h>
+#include <unistd.h>
 
 namespace {
 
@@ -27,7 +28,10 @@ std::string slurp(const std::string& p) {
 
 CliResult run_cli(const std::string& args) {
     const std::string dir = APRHOST_TEST_DATA_DIR;
-    const std::string out = dir + "/cli.out", err = dir + "/cli.err";
+    // Unique names: ctest runs the cases of this file in parallel processes.
+    static int counter = 0;
+    const std::string tag = std::to_string(getpid()) + "-" + std::to_string(counter++);
+    const std::string out = dir + "/cli-" + tag + ".out", err = dir + "/cli-" + tag + ".err";
     std::string cmd = std::string("env -u APRHOST_PLUGIN_PATH ") + APRHOST_BINARY_DIR + "/bin/aprhost " + args +
                       " >" + out + " 2>" + err + " </dev/null";
     int st = std::system(cmd.c_str());
@@ -66,7 +70,7 @@ TEST_CASE("bad model files exit 2", "[cli]") {
     auto r = run_cli("run /nonexistent.gguf -p hi");
     CHECK(r.rc == 2);
     check_one_line_error(r);
-    std::string junk = std::string(APRHOST_TEST_DATA_DIR) + "/junk.gguf";
+    std::string junk = std::string(APRHOST_TEST_DATA_DIR) + "/junk-" + std::to_string(getpid()) + ".gguf";
     { std::ofstream(junk) << "GGUF\x03"; }
     r = run_cli("inspect " + junk);
     CHECK(r.rc == 2);
@@ -103,7 +107,7 @@ TEST_CASE("run --json on a synthetic model", "[cli]") {
 
 TEST_CASE("logits writes a JSON header and the floats", "[cli]") {
     auto model = aprhost::test::synth_model("llama", "tiny", "q8_0");
-    std::string out = std::string(APRHOST_TEST_DATA_DIR) + "/logits.bin";
+    std::string out = std::string(APRHOST_TEST_DATA_DIR) + "/logits-" + std::to_string(getpid()) + ".bin";
     auto r = run_cli("logits " + model + " --tokens 1,2,3 --all-positions -o " + out);
     REQUIRE(r.rc == 0);
     std::string data = slurp(out);
@@ -116,7 +120,7 @@ TEST_CASE("logits writes a JSON header and the floats", "[cli]") {
 }
 
 TEST_CASE("synth refuses to overwrite without --force", "[cli]") {
-    std::string p = std::string(APRHOST_TEST_DATA_DIR) + "/exists.gguf";
+    std::string p = std::string(APRHOST_TEST_DATA_DIR) + "/exists-" + std::to_string(getpid()) + ".gguf";
     { std::ofstream(p) << "x"; }
     auto r = run_cli("synth --shape tiny -o " + p);
     CHECK(r.rc == 1);

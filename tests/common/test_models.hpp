@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <unistd.h>
 
 namespace aprhost::test {
 
@@ -24,7 +25,11 @@ inline std::string synth_model(const std::string& arch, const std::string& shape
         o.shape = shape;
         o.quant = *core::dtype_from_name(quant);
         o.seed = seed;
-        core::write_synthetic_model(o, path);
+        // ctest runs test processes in parallel: write under a private name, then rename atomically (the
+        // content is deterministic, so whichever rename lands last is the same file).
+        std::string tmp = path + "." + std::to_string(::getpid());
+        core::write_synthetic_model(o, tmp);
+        fs::rename(tmp, path);
     }
     return path;
 }
