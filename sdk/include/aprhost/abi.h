@@ -302,7 +302,8 @@ typedef struct aph_metadata_entry {
     uint32_t type;      /* aph_value_type */
     uint32_t elem_type; /* for arrays: type of the elements (never ARRAY) */
     uint64_t count;     /* for arrays: number of elements; otherwise 1 */
-    /* scalar: the value, little-endian, in `scalar` (bool = 0/1 in u8 position);
+    /* scalar: the value's bits in `scalar`: unsigned ints zero-extended (u64), signed ints sign-extended (i64),
+     * bool 0/1, f32 its IEEE-754 bits in the low 32 bits of u64 (not converted to double), f64 its bits;
      * string: `str`; numeric array: `data` points to count packed little-endian elements (may be unaligned);
      * string array: `strings` points to count aph_string. All owned by the model handle. */
     union {
