@@ -40,18 +40,9 @@ const std::vector<float>& Session::forward(std::span<const int32_t> tokens, bool
     for (size_t start = 0; start < tokens.size(); start += options_.n_batch) {
         size_t len = std::min<size_t>(options_.n_batch, tokens.size() - start);
         bool last = start + len == tokens.size();
-        if (!all_logits && !last) {
-            // Intermediate chunks only fill the cache; their logits are not needed (still compute the last row
-            // so every chunk has the same graph shape as a normal step).
-            run_chunk(tokens.subspan(start, len), false);
-            continue;
-        }
-        run_chunk(tokens.subspan(start, len), all_logits);
-    }
-    if (!all_logits) {
-        // run_chunk appended only the last row of the final chunk.
-        const size_t V = size_t(model_.hparams().n_vocab);
-        logits_.erase(logits_.begin(), logits_.end() - V);
+        // Intermediate chunks of a last-token-only forward only fill the cache: no output head for them.
+        const uint32_t n_logits = all_logits ? uint32_t(len) : (last ? 1u : 0u);
+        run_chunk(tokens.subspan(start, len), n_logits);
     }
     return logits_;
 }
@@ -82,9 +73,8 @@ void Session::check_supported(const StepGraph& g, bool batched) {
     done = true;
 }
 
-void Session::run_chunk(std::span<const int32_t> tokens, bool all_logits) {
+void Session::run_chunk(std::span<const int32_t> tokens, uint32_t n_logits) {
     const uint32_t n = uint32_t(tokens.size());
-    const uint32_t n_logits = all_logits ? n : 1;
     std::vector<int32_t> slots = kv_->append(0, n);  // throws RESOURCE when full; nothing changes then
     BlockTable bt;
     try {
@@ -111,9 +101,13 @@ void Session::run_chunk(std::span<const int32_t> tokens, bool all_logits) {
         build_transformer_step(graph_, model_, *kv_, layout, bufs, bt.n_kv, bt.block_size);
         check_supported(graph_, n > 1);
         model_.backend().compute(graph_.view());
-        size_t old = logits_.size();
-        logits_.resize(old + size_t(n_logits) * V);
-        activations_->download(layout.off_logits, logits_.data() + old, uint64_t(n_logits) * V * 4);
+        if (n_logits > 0) {
+            size_t old = logits_.size();
+            logits_.resize(old + size_t(n_logits) * V);
+            activations_->download(layout.off_logits, logits_.data() + old, uint64_t(n_logits) * V * 4);
+        } else {
+            model_.backend().synchronize();  // asynchronous backends: the cache must be written before the next step
+        }
     } catch (...) {
         // Roll the cache back so a failed step leaves the sequence as it was.
         if (kv_->plugin().kv().seq_truncate) kv_->truncate(0, n_past_);

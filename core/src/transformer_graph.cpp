@@ -115,8 +115,10 @@ void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv,
         g.add_node(APH_OP_ADD, {x, o}, x_other, p + "ffn_residual");
         std::swap(x, x_other);
     }
-    // Only the last n_logits columns go through the final norm and the (large) output head.
+    // Only the last n_logits columns go through the final norm and the (large) output head; none for a chunk
+    // that only fills the cache.
     const int64_t nl = L.n_logits;
+    if (nl == 0) return;
     const uint64_t first = uint64_t(n - nl) * uint64_t(E) * 4;
     const aph_tensor& xt = g.tensors()[static_cast<size_t>(x)];
     const int32_t x_tail = g.add_tensor(make_tensor(APH_DTYPE_F32, {E, nl}, B.activations, xt.offset + first));

@@ -1,6 +1,7 @@
 // The seed's KV invariant (PMAT-103) on the CPU backend: the logits of token n decoded with the cache equal
 // row n of one batched forward over tokens 0..N, for every n ≤ 64, within 1e-5 max abs.
 #include "test_models.hpp"
+#include "test_plugins.hpp"
 
 #include <aprhost/core/model.hpp>
 #include <aprhost/core/plugin_registry.hpp>
@@ -15,18 +16,11 @@ using namespace aprhost;
 
 namespace {
 
-core::RegistryOptions build_plugins() {
-    core::RegistryOptions o;
-    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
-    o.use_environment = false;
-    o.use_default_dirs = false;
-    return o;
-}
 
 // Max abs difference between decode-with-cache logits and the rows of one batched forward.
 double kv_invariant_max_diff(const std::string& path, std::vector<int32_t> tokens, int threads,
                              const std::string& backend = "cpu") {
-    core::PluginRegistry reg(build_plugins());
+    core::PluginRegistry reg(test::build_tree_plugins());
     auto be = core::BackendContext::create(reg.get(APH_PLUGIN_BACKEND, backend), {{"threads", std::to_string(threads)}});
     core::Model model(reg, path, be);
     core::SessionOptions so;

@@ -1,4 +1,5 @@
 #include "test_models.hpp"
+#include "test_plugins.hpp"
 
 #include <aprhost/core/error.hpp>
 #include <aprhost/core/model_desc.hpp>
@@ -11,17 +12,10 @@
 using namespace aprhost;
 
 namespace {
-core::RegistryOptions build_plugins() {
-    core::RegistryOptions o;
-    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
-    o.use_environment = false;
-    o.use_default_dirs = false;
-    return o;
-}
 }  // namespace
 
 TEST_CASE("qwen2 description: biases, NeoX rope, tied embeddings", "[model]") {
-    core::PluginRegistry reg(build_plugins());
+    core::PluginRegistry reg(test::build_tree_plugins());
     auto f = core::ModelFile::open(reg, test::synth_model("qwen2", "tiny", "q4_k"));
     auto d = core::describe_model(*f);
     CHECK(d.hp.arch == "qwen2");
@@ -36,7 +30,7 @@ TEST_CASE("qwen2 description: biases, NeoX rope, tied embeddings", "[model]") {
 }
 
 TEST_CASE("llama description: no biases, normal rope", "[model]") {
-    core::PluginRegistry reg(build_plugins());
+    core::PluginRegistry reg(test::build_tree_plugins());
     auto f = core::ModelFile::open(reg, test::synth_model("llama", "tiny", "q4_0"));
     auto d = core::describe_model(*f);
     CHECK(d.hp.arch == "llama");
@@ -45,7 +39,7 @@ TEST_CASE("llama description: no biases, normal rope", "[model]") {
 }
 
 TEST_CASE("a non-model file is BAD_INPUT naming the file", "[model]") {
-    core::PluginRegistry reg(build_plugins());
+    core::PluginRegistry reg(test::build_tree_plugins());
     std::string p = std::string(APRHOST_TEST_DATA_DIR) + "/not-a-model.bin";
     { std::ofstream(p) << "hello, I am not a model"; }
     try {

@@ -1,6 +1,8 @@
 #include <aprhost/core/error.hpp>
 #include <aprhost/core/plugin_registry.hpp>
 
+#include "test_plugins.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <filesystem>
@@ -9,13 +11,7 @@
 using namespace aprhost::core;
 
 namespace {
-RegistryOptions only_build_plugins() {
-    RegistryOptions o;
-    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
-    o.use_environment = false;
-    o.use_default_dirs = false;
-    return o;
-}
+RegistryOptions only_build_plugins() { return aprhost::test::build_tree_plugins(); }
 const PluginCandidate* find(const PluginRegistry& r, const std::string& file_part) {
     for (auto& c : r.report())
         if (c.path.find(file_part) != std::string::npos) return &c;

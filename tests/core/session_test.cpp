@@ -1,4 +1,5 @@
 #include "test_models.hpp"
+#include "test_plugins.hpp"
 
 #include <aprhost/core/error.hpp>
 #include <aprhost/core/generator.hpp>
@@ -10,15 +11,8 @@
 using namespace aprhost;
 
 namespace {
-core::RegistryOptions build_plugins() {
-    core::RegistryOptions o;
-    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
-    o.use_environment = false;
-    o.use_default_dirs = false;
-    return o;
-}
 struct Fixture {
-    core::PluginRegistry reg{build_plugins()};
+    core::PluginRegistry reg{test::build_tree_plugins()};
     std::shared_ptr<core::BackendContext> be =
         core::BackendContext::create(reg.get(APH_PLUGIN_BACKEND, "cpu"), {});
     core::Model model{reg, test::synth_model("qwen2", "tiny", "q4_k"), be};

@@ -4,6 +4,7 @@
 // Skipped with a WARN when the model file is absent (scripts/fetch-models.sh fetches it).
 #include "smollm2_goldens.hpp"
 #include "test_models.hpp"
+#include "test_plugins.hpp"
 
 #include <aprhost/core/model.hpp>
 #include <aprhost/core/plugin_registry.hpp>
@@ -24,18 +25,11 @@ namespace golden = aprhost::test::smollm2_goldens;
 
 namespace {
 
-core::RegistryOptions build_plugins() {
-    core::RegistryOptions o;
-    o.plugin_dirs = {APRHOST_PLUGIN_DIR};
-    o.use_environment = false;
-    o.use_default_dirs = false;
-    return o;
-}
 
 // The model on the CPU backend with a contiguous KV cache (members in construction order: the registry must
 // outlive everything made from its plugins).
 struct Engine {
-    core::PluginRegistry reg{build_plugins()};
+    core::PluginRegistry reg{test::build_tree_plugins()};
     std::shared_ptr<core::BackendContext> be;
     std::unique_ptr<core::Model> model;
     std::unique_ptr<core::Session> session;

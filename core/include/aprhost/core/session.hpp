@@ -40,7 +40,8 @@ public:
     const SessionOptions& options() const { return options_; }
 
 private:
-    void run_chunk(std::span<const int32_t> tokens, bool all_logits);
+    // Runs one step graph over tokens; appends the logits of its last n_logits tokens (0 = none) to logits_.
+    void run_chunk(std::span<const int32_t> tokens, uint32_t n_logits);
     void ensure_buffers(const StepLayout& layout);
     void check_supported(const StepGraph& g, bool batched);
 
