@@ -37,8 +37,56 @@ struct RunOptions {
     bool json = false;
     int ctx = 4096;
     int batch = 512;
+    int parallel = 1;
     std::string kv_dtype = "f32";
 };
+
+// --parallel N: N completions in one batch; texts are printed when all are done (they interleave otherwise).
+int run_parallel(const RunOptions& o, const core::SamplerParams& base, core::Session& session,
+                 const core::Tokenizer& tok, const std::vector<int32_t>& prompt, const core::BackendContext& backend,
+                 double load_ms) {
+    std::vector<core::Sampler> samplers;
+    for (int s = 0; s < o.parallel; ++s) {
+        core::SamplerParams p = base;
+        p.seed = base.seed + uint64_t(s);
+        samplers.emplace_back(p);
+    }
+    core::GenerateOptions go;
+    go.n_predict = uint32_t(o.n_predict);
+    go.ignore_eos = o.ignore_eos;
+    std::vector<std::vector<int32_t>> ids(size_t(o.parallel));
+    core::GenerationStats agg;
+    auto st = core::generate_parallel(session, tok, samplers, prompt, go,
+                                      [&](uint32_t s, int32_t t) { ids[s].push_back(t); }, agg);
+    nlohmann::json completions = nlohmann::json::array();
+    for (int s = 0; s < o.parallel; ++s) {
+        std::vector<int32_t> shown;
+        for (auto t : ids[size_t(s)])
+            if (!tok.is_end_of_generation(t) || o.ignore_eos) shown.push_back(t);
+        std::string text = tok.decode(shown);
+        if (o.json) {
+            completions.push_back({{"seed", base.seed + uint64_t(s)}, {"text", text}, {"tokens", ids[size_t(s)]},
+                                   {"stop_reason", st[size_t(s)].stop_reason}});
+        } else {
+            fmt::print("--- completion {} (seed {}, {} tokens, stop: {}) ---\n{}\n", s, base.seed + uint64_t(s),
+                       st[size_t(s)].generated_tokens, st[size_t(s)].stop_reason, text);
+        }
+    }
+    if (o.json) {
+        nlohmann::json j = {{"model", o.model},          {"backend", backend.plugin().display_name()},
+                            {"parallel", o.parallel},    {"completions", completions},
+                            {"prompt_tokens", prompt.size()}, {"generated_tokens", agg.generated_tokens},
+                            {"load_ms", load_ms},        {"ttft_ms", agg.ttft_ms},
+                            {"prefill_tok_s", agg.prefill_tok_s}, {"decode_tok_s", agg.decode_tok_s}};
+        fmt::print("{}\n", j.dump(2));
+    }
+    fmt::print(stderr,
+               "[aprhost] backend {} | load {:.0f} ms | {} sequences × prompt {} tok | TTFT {:.1f} ms | prefill {:.1f} "
+               "tok/s | decode {:.1f} tok/s aggregate ({} tok)\n",
+               backend.plugin().display_name(), load_ms, o.parallel, prompt.size(), agg.ttft_ms, agg.prefill_tok_s,
+               agg.decode_tok_s, agg.generated_tokens);
+    return 0;
+}
 
 }  // namespace
 
@@ -62,6 +110,9 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
     cmd->add_option("-c,--ctx", o->ctx, "KV-cache context size in tokens")->capture_default_str()->check(CLI::Range(1, 1 << 24));
     cmd->add_option("-b,--batch", o->batch, "Prefill chunk size (tokens per step graph)")->capture_default_str()->check(CLI::Range(1, 1 << 16));
     cmd->add_option("--kv-dtype", o->kv_dtype, "KV-cache element type")->capture_default_str()->check(CLI::IsMember({"f32", "f16"}));
+    cmd->add_option("--parallel", o->parallel,
+                    "Generate N completions of the prompt (seeds seed, seed+1, ...) in one batch; each gets --ctx")
+        ->capture_default_str()->check(CLI::Range(1, 256));
     cmd->add_flag("--json", o->json, "Print one JSON record at the end instead of streaming text");
     return [&g, o]() {
         using clock = std::chrono::steady_clock;
@@ -70,7 +121,8 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
         auto backend = ctx.create_backend();
         core::Model model(ctx.registry(), o->model, backend);
         core::SessionOptions so;
-        so.n_ctx = uint32_t(o->ctx);
+        so.n_ctx = uint32_t(o->ctx) * uint32_t(o->parallel);
+        so.n_seq = uint32_t(o->parallel);
         so.n_batch = uint32_t(o->batch);
         so.kv_dtype = o->kv_dtype == "f16" ? APH_DTYPE_F16 : APH_DTYPE_F32;
         so.kv_options = ctx.kv_options();
@@ -93,10 +145,10 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
             prompt = tok.encode(o->prompt, tok.add_bos_default(), /*parse_special=*/false);
         }
         if (prompt.empty()) throw core::Error(core::ErrorKind::USAGE, "the prompt is empty");
-        if (prompt.size() >= session.kv().config().capacity)
+        if (prompt.size() >= uint32_t(o->ctx))
             throw core::Error(core::ErrorKind::RESOURCE,
                               fmt::format("prompt of {} tokens does not fit the context of {} tokens (--ctx)",
-                                          prompt.size(), session.kv().config().capacity));
+                                          prompt.size(), o->ctx));
 
         core::SamplerParams sp;
         sp.temperature = o->greedy ? 0.0f : o->temperature;
@@ -106,6 +158,7 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
         sp.repeat_penalty = o->repeat_penalty;
         sp.repeat_last_n = o->repeat_last_n;
         sp.seed = o->seed >= 0 ? uint64_t(o->seed) : std::random_device{}();
+        if (o->parallel > 1) return run_parallel(*o, sp, session, tok, prompt, *backend, load_ms);
         core::Sampler sampler(sp);
 
         core::GenerateOptions go;

@@ -50,11 +50,14 @@ GenerationStats generate(Session& session, const Tokenizer& tokenizer, Sampler& 
             break;
         }
         if (i + 1 == options.n_predict) break;
-        if (session.n_past() + 1 > session.kv().config().capacity && options.stop_at_context_end) {
+        try {
+            logits = &session.forward(std::span<const int32_t>(&tok, 1), false);
+        } catch (const Error& e) {
+            // A full cache ends generation like a length limit (the KV manager decides what "full" means).
+            if (e.kind() != ErrorKind::RESOURCE || !options.stop_at_context_end) throw;
             st.stop_reason = "context";
             break;
         }
-        logits = &session.forward(std::span<const int32_t>(&tok, 1), false);
         if (i > 0) st.step_ms.push_back(ms_since(t_step));
     }
     std::string tail = utf8.flush();
@@ -64,6 +67,75 @@ GenerationStats generate(Session& session, const Tokenizer& tokenizer, Sampler& 
         if (st.generated_tokens > 1 && st.decode_ms > 0)
             st.decode_tok_s = (st.generated_tokens - 1) / (st.decode_ms / 1000.0);
     }
+    return st;
+}
+
+std::vector<GenerationStats> generate_parallel(Session& session, const Tokenizer& tokenizer,
+                                               std::vector<Sampler>& samplers, const std::vector<int32_t>& prompt,
+                                               const GenerateOptions& options,
+                                               const std::function<void(uint32_t seq, int32_t token)>& on_token,
+                                               GenerationStats& aggregate) {
+    const uint32_t n = uint32_t(samplers.size());
+    if (n == 0 || n > session.n_seq())
+        throw Error(ErrorKind::USAGE, "parallel generation of " + std::to_string(n) + " sequences needs a session with " +
+                                          "that many (it has " + std::to_string(session.n_seq()) + ")");
+    if (prompt.empty()) throw Error(ErrorKind::USAGE, "the prompt is empty after tokenization");
+    std::vector<GenerationStats> st(n);
+    std::vector<std::vector<int32_t>> history(n, prompt);
+    aggregate = GenerationStats{};
+    aggregate.prompt_tokens = uint32_t(prompt.size()) * n;
+
+    const auto t_start = clock_type::now();
+    std::vector<SeqInput> inputs;
+    for (uint32_t s = 0; s < n; ++s) inputs.push_back({s, prompt, false});
+    std::vector<float> logits = session.forward_batch(inputs);
+    aggregate.prefill_ms = ms_since(t_start);
+    aggregate.prefill_tok_s = aggregate.prompt_tokens / (aggregate.prefill_ms / 1000.0);
+
+    const size_t V = logits.size() / n;
+    std::vector<uint32_t> active(n);
+    for (uint32_t s = 0; s < n; ++s) active[s] = s, st[s].prompt_tokens = uint32_t(prompt.size()), st[s].stop_reason = "length";
+    std::vector<int32_t> next(n);
+    clock_type::time_point t_first{};
+    uint64_t decoded_after_first = 0;
+    for (uint32_t i = 0; i < options.n_predict && !active.empty(); ++i) {
+        // Sample one token per running sequence from its row of the last step's logits.
+        std::vector<uint32_t> still;
+        for (size_t r = 0; r < active.size(); ++r) {
+            const uint32_t s = active[r];
+            int32_t tok = samplers[s].sample(std::span<const float>(logits.data() + r * V, V), history[s]);
+            history[s].push_back(tok);
+            st[s].generated_tokens++;
+            if (on_token) on_token(s, tok);
+            if (i == 0) st[s].ttft_ms = ms_since(t_start);
+            if (tokenizer.is_end_of_generation(tok) && !options.ignore_eos) {
+                st[s].stop_reason = "eos";
+                continue;
+            }
+            if (i + 1 < options.n_predict) still.push_back(s), next[s] = tok;
+        }
+        if (i == 0) {
+            t_first = clock_type::now();
+            aggregate.ttft_ms = ms_since(t_start);
+        } else {
+            decoded_after_first += active.size();
+        }
+        active = still;
+        if (active.empty()) break;
+        inputs.clear();
+        for (uint32_t s : active) inputs.push_back({s, std::span<const int32_t>(&next[s], 1), false});
+        try {
+            logits = session.forward_batch(inputs);
+        } catch (const Error& e) {
+            if (e.kind() != ErrorKind::RESOURCE || !options.stop_at_context_end) throw;
+            for (uint32_t s : active) st[s].stop_reason = "context";
+            break;
+        }
+    }
+    aggregate.decode_ms = ms_since(t_first);
+    for (auto& s : st) aggregate.generated_tokens += s.generated_tokens;
+    if (aggregate.decode_ms > 0) aggregate.decode_tok_s = double(decoded_after_first) / (aggregate.decode_ms / 1000.0);
+    aggregate.stop_reason = "parallel";
     return st;
 }
 

@@ -11,6 +11,7 @@ Session::Session(const Model& model, std::shared_ptr<LoadedPlugin> kv_plugin, co
     const HyperParams& hp = model.hparams();
     if (options_.n_ctx == 0) throw Error(ErrorKind::USAGE, "context size must be at least 1");
     if (options_.n_batch == 0) throw Error(ErrorKind::USAGE, "batch size must be at least 1");
+    if (options_.n_seq == 0) throw Error(ErrorKind::USAGE, "the session needs at least one sequence");
     if (hp.n_ctx_train > 0) options_.n_ctx = std::min<uint32_t>(options_.n_ctx, uint32_t(hp.n_ctx_train));
     aph_kv_config cfg{};
     cfg.struct_size = sizeof(cfg);
@@ -20,30 +21,60 @@ Session::Session(const Model& model, std::shared_ptr<LoadedPlugin> kv_plugin, co
     cfg.dtype = options_.kv_dtype;
     cfg.capacity = options_.n_ctx;
     cfg.block_size = 0;
-    cfg.max_sequences = 1;
+    cfg.max_sequences = options_.n_seq;
+    n_past_.assign(options_.n_seq, 0);
     kv_ = std::make_unique<KvCache>(std::move(kv_plugin), model.backend_ptr(), cfg, options_.kv_options);
 }
 
-void Session::reset() {
-    kv_->free(0);
-    n_past_ = 0;
+void Session::reset(uint32_t seq) {
+    if (seq >= n_past_.size()) throw Error(ErrorKind::USAGE, "no sequence " + std::to_string(seq));
+    kv_->free(seq);
+    n_past_[seq] = 0;
 }
 
 const std::vector<float>& Session::forward(std::span<const int32_t> tokens, bool all_logits) {
-    if (tokens.empty()) throw Error(ErrorKind::USAGE, "forward() needs at least one token");
+    SeqInput in{0, tokens, all_logits};
+    return forward_batch(std::span<const SeqInput>(&in, 1));
+}
+
+const std::vector<float>& Session::forward_batch(std::span<const SeqInput> inputs) {
     const int32_t vocab = int32_t(model_.hparams().n_vocab);
-    for (auto t : tokens)
-        if (t < 0 || t >= vocab)
-            throw Error(ErrorKind::BAD_INPUT, "token id " + std::to_string(t) + " is outside the vocabulary [0, " +
-                                                  std::to_string(vocab) + ")");
-    logits_.clear();
-    for (size_t start = 0; start < tokens.size(); start += options_.n_batch) {
-        size_t len = std::min<size_t>(options_.n_batch, tokens.size() - start);
-        bool last = start + len == tokens.size();
-        // Intermediate chunks of a last-token-only forward only fill the cache: no output head for them.
-        const uint32_t n_logits = all_logits ? uint32_t(len) : (last ? 1u : 0u);
-        run_chunk(tokens.subspan(start, len), n_logits);
+    std::vector<bool> seen(n_past_.size(), false);
+    for (auto& in : inputs) {
+        if (in.seq >= n_past_.size())
+            throw Error(ErrorKind::USAGE, "sequence " + std::to_string(in.seq) + " is outside the session's " +
+                                              std::to_string(n_past_.size()) + " sequences");
+        if (seen[in.seq]) throw Error(ErrorKind::USAGE, "sequence " + std::to_string(in.seq) + " given twice");
+        seen[in.seq] = true;
+        if (in.tokens.empty()) throw Error(ErrorKind::USAGE, "forward needs at least one token per sequence");
+        for (auto t : in.tokens)
+            if (t < 0 || t >= vocab)
+                throw Error(ErrorKind::BAD_INPUT, "token id " + std::to_string(t) +
+                                                      " is outside the vocabulary [0, " + std::to_string(vocab) + ")");
     }
+    logits_.clear();
+    // Pack the inputs into steps of at most n_batch tokens; an input longer than the room left is split across
+    // steps (its intermediate pieces only fill the cache unless all_logits).
+    std::vector<Piece> step;
+    uint32_t room = options_.n_batch;
+    for (auto& in : inputs) {
+        size_t done = 0;
+        while (done < in.tokens.size()) {
+            if (room == 0) {
+                run_step(step);
+                step.clear();
+                room = options_.n_batch;
+            }
+            size_t len = std::min<size_t>(room, in.tokens.size() - done);
+            bool last = done + len == in.tokens.size();
+            uint32_t nl = in.all_logits ? uint32_t(len) : (last ? 1u : 0u);
+            step.push_back({in.seq, in.tokens.subspan(done, len), nl});
+            // A sequence appears once per step: its next piece goes to the next step.
+            room = last ? room - uint32_t(len) : 0;
+            done += len;
+        }
+    }
+    if (!step.empty()) run_step(step);
     return logits_;
 }
 
@@ -55,9 +86,9 @@ void Session::ensure_buffers(const StepLayout& layout) {
         activations_ = be.alloc(layout.activations_bytes, "activations");
 }
 
-void Session::check_supported(const StepGraph& g, bool batched) {
-    bool& done = batched ? checked_batched_ : checked_single_;
-    if (done) return;
+void Session::check_supported(const StepGraph& g, unsigned shape_class) {
+    // Ops and dtypes do not change between steps, only the shape class (decode / batch, one / several sequences).
+    if (checked_shapes_ & (1u << shape_class)) return;
     aph_graph view = g.view();
     for (uint32_t i = 0; i < view.n_nodes; ++i) {
         std::string why = model_.backend().unsupported_reason(view, i);
@@ -70,36 +101,61 @@ void Session::check_supported(const StepGraph& g, bool batched) {
                                                "): " + why);
         }
     }
-    done = true;
+    checked_shapes_ |= 1u << shape_class;
 }
 
-void Session::run_chunk(std::span<const int32_t> tokens, uint32_t n_logits) {
-    const uint32_t n = uint32_t(tokens.size());
-    std::vector<int32_t> slots = kv_->append(0, n);  // throws RESOURCE when full; nothing changes then
-    BlockTable bt;
+void Session::run_step(const std::vector<Piece>& pieces) {
+    // Reserve slots for every piece; roll all of them back if one does not fit.
+    std::vector<std::vector<int32_t>> slots;
+    std::vector<BlockTable> tables;
+    auto roll_back = [&] {
+        for (size_t i = 0; i < slots.size(); ++i)
+            if (kv_->plugin().kv().seq_truncate) kv_->truncate(pieces[i].seq, n_past_[pieces[i].seq]);
+    };
     try {
-        bt = kv_->block_table(0);
+        for (auto& p : pieces) slots.push_back(kv_->append(p.seq, uint32_t(p.tokens.size())));
+        for (auto& p : pieces) tables.push_back(kv_->block_table(p.seq));
     } catch (...) {
-        kv_->truncate(0, n_past_);
+        roll_back();
         throw;
     }
-    StepLayout layout = StepLayout::compute(model_.hparams(), n, n_logits, uint32_t(bt.blocks.size()));
+    std::vector<StepPiece> sp;
+    uint32_t n = 0, n_blocks = 0, n_logits = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        StepPiece s;
+        s.col0 = n;
+        s.n = uint32_t(pieces[i].tokens.size());
+        s.block0 = n_blocks;
+        s.n_blocks = uint32_t(tables[i].blocks.size());
+        s.n_kv = tables[i].n_kv;
+        s.block_size = tables[i].block_size;
+        s.n_logits = pieces[i].n_logits;
+        n += s.n, n_blocks += s.n_blocks, n_logits += s.n_logits;
+        sp.push_back(s);
+    }
+    StepLayout layout = StepLayout::compute(model_.hparams(), n, n_logits, n_blocks);
     ensure_buffers(layout);
 
     // One upload of all i32 inputs.
     staging_.assign(layout.inputs_bytes / 4, 0);
-    std::copy(tokens.begin(), tokens.end(), staging_.begin() + layout.off_ids / 4);
-    for (uint32_t i = 0; i < n; ++i) staging_[layout.off_pos / 4 + i] = int32_t(n_past_ + i);
-    std::copy(slots.begin(), slots.end(), staging_.begin() + layout.off_slots / 4);
-    std::copy(bt.blocks.begin(), bt.blocks.end(), staging_.begin() + layout.off_blocks / 4);
+    uint32_t row = 0;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        const StepPiece& s = sp[i];
+        const uint32_t past = n_past_[pieces[i].seq];
+        std::copy(pieces[i].tokens.begin(), pieces[i].tokens.end(), staging_.begin() + layout.off_ids / 4 + s.col0);
+        for (uint32_t j = 0; j < s.n; ++j) staging_[layout.off_pos / 4 + s.col0 + j] = int32_t(past + j);
+        std::copy(slots[i].begin(), slots[i].end(), staging_.begin() + layout.off_slots / 4 + s.col0);
+        std::copy(tables[i].blocks.begin(), tables[i].blocks.end(), staging_.begin() + layout.off_blocks / 4 + s.block0);
+        for (uint32_t j = s.n - s.n_logits; j < s.n; ++j) staging_[layout.off_logit_rows / 4 + row++] = int32_t(s.col0 + j);
+    }
     inputs_->upload(0, staging_.data(), layout.inputs_bytes);
 
     const size_t V = size_t(model_.hparams().n_vocab);
     try {
         graph_.clear();
         StepBuffers bufs{inputs_->handle(), activations_->handle()};
-        build_transformer_step(graph_, model_, *kv_, layout, bufs, bt.n_kv, bt.block_size);
-        check_supported(graph_, n > 1);
+        build_transformer_step(graph_, model_, *kv_, layout, bufs, sp);
+        check_supported(graph_, (n > 1 ? 1u : 0u) | (pieces.size() > 1 ? 2u : 0u));
         model_.backend().compute(graph_.view());
         if (n_logits > 0) {
             size_t old = logits_.size();
@@ -109,11 +165,11 @@ void Session::run_chunk(std::span<const int32_t> tokens, uint32_t n_logits) {
             model_.backend().synchronize();  // asynchronous backends: the cache must be written before the next step
         }
     } catch (...) {
-        // Roll the cache back so a failed step leaves the sequence as it was.
-        if (kv_->plugin().kv().seq_truncate) kv_->truncate(0, n_past_);
+        // Roll the cache back so a failed step leaves every sequence as it was.
+        roll_back();
         throw;
     }
-    n_past_ += n;
+    for (auto& p : pieces) n_past_[p.seq] += uint32_t(p.tokens.size());
 }
 
 }  // namespace aprhost::core

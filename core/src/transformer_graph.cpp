@@ -25,6 +25,7 @@ StepLayout StepLayout::compute(const HyperParams& hp, uint32_t n, uint32_t n_log
     l.off_pos = take_i32(n);
     l.off_slots = take_i32(n);
     l.off_blocks = take_i32(n_blocks);
+    l.off_logit_rows = take_i32(n_logits);
     l.inputs_bytes = off;
 
     off = 0;
@@ -44,6 +45,8 @@ StepLayout StepLayout::compute(const HyperParams& hp, uint32_t n, uint32_t n_log
     l.off_o = take_f32(E);
     l.off_gate = take_f32(hp.n_ff);
     l.off_up = take_f32(hp.n_ff);
+    l.off_xsel = off;
+    off = align_up(off + uint64_t(E) * n_logits * 4);
     l.off_logits = off;
     off = align_up(off + uint64_t(hp.n_vocab) * n_logits * 4);
     l.activations_bytes = off;
@@ -51,7 +54,7 @@ StepLayout StepLayout::compute(const HyperParams& hp, uint32_t n, uint32_t n_log
 }
 
 void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv, const StepLayout& L,
-                            const StepBuffers& B, uint32_t n_kv, uint32_t block_size) {
+                            const StepBuffers& B, const std::vector<StepPiece>& pieces) {
     const HyperParams& hp = model.hparams();
     const ModelDesc& d = model.desc();
     const int64_t n = L.n_tokens, E = hp.n_embd, hd = hp.head_dim;
@@ -67,7 +70,17 @@ void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv,
     const int32_t ids = in_i32(L.off_ids, n);
     const int32_t pos = in_i32(L.off_pos, n);
     const int32_t slots = in_i32(L.off_slots, n);
-    const int32_t blocks = in_i32(L.off_blocks, L.n_blocks);
+    // Per-piece views: the piece's queries / outputs (columns) and its block table.
+    struct PieceViews {
+        int32_t q3, att3, blocks;
+    };
+    std::vector<PieceViews> views;
+    for (auto& p : pieces) {
+        const uint64_t col_off = uint64_t(p.col0) * uint64_t(hp.n_head * hd) * 4;
+        views.push_back({g.add_tensor(make_tensor(APH_DTYPE_F32, {hd, hp.n_head, p.n}, B.activations, L.off_q + col_off)),
+                         g.add_tensor(make_tensor(APH_DTYPE_F32, {hd, hp.n_head, p.n}, B.activations, L.off_att + col_off)),
+                         in_i32(L.off_blocks + uint64_t(p.block0) * 4, p.n_blocks)});
+    }
 
     // Residual stream ping-pongs between x and x2 so no op writes its own input (except RoPE, allowed in place).
     int32_t x = act(L.off_x, {E, n});
@@ -79,7 +92,6 @@ void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv,
     const int32_t q3 = act(L.off_q, {hd, hp.n_head, n});
     const int32_t k3 = act(L.off_k, {hd, hp.n_head_kv, n});
     const int32_t v3 = act(L.off_v, {hd, hp.n_head_kv, n});
-    const int32_t att3 = act(L.off_att, {hd, hp.n_head, n});
     const int32_t att = act(L.off_att, {Q, n});
     const int32_t o = act(L.off_o, {E, n});
     const int32_t gate = act(L.off_gate, {F, n});
@@ -102,8 +114,10 @@ void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv,
         const int32_t vc = g.add_tensor(kv.v_tensor(static_cast<uint32_t>(il)));
         g.add_node(APH_OP_KV_STORE, {k3, slots}, kc, p + "kv_store_k");
         g.add_node(APH_OP_KV_STORE, {v3, slots}, vc, p + "kv_store_v");
-        g.add_node(APH_OP_ATTENTION, {q3, kc, vc, blocks}, att3, p + "attention",
-                   {static_cast<int32_t>(n_kv), static_cast<int32_t>(block_size)}, {scale});
+        for (size_t ip = 0; ip < pieces.size(); ++ip)
+            g.add_node(APH_OP_ATTENTION, {views[ip].q3, kc, vc, views[ip].blocks}, views[ip].att3,
+                       pieces.size() == 1 ? p + "attention" : p + "attention.seq" + std::to_string(ip),
+                       {static_cast<int32_t>(pieces[ip].n_kv), static_cast<int32_t>(pieces[ip].block_size)}, {scale});
         g.add_node(APH_OP_MUL_MAT, {weight(w.wo), att}, o, p + "attn_output");
         g.add_node(APH_OP_ADD, {x, o}, x_other, p + "attn_residual");
         std::swap(x, x_other);
@@ -115,13 +129,20 @@ void build_transformer_step(StepGraph& g, const Model& model, const KvCache& kv,
         g.add_node(APH_OP_ADD, {x, o}, x_other, p + "ffn_residual");
         std::swap(x, x_other);
     }
-    // Only the last n_logits columns go through the final norm and the (large) output head; none for a chunk
-    // that only fills the cache.
+    // Only the selected columns go through the final norm and the (large) output head; none for a step that only
+    // fills the cache. One piece: its last columns are a view. Several: gather the columns with GET_ROWS.
     const int64_t nl = L.n_logits;
     if (nl == 0) return;
-    const uint64_t first = uint64_t(n - nl) * uint64_t(E) * 4;
     const aph_tensor& xt = g.tensors()[static_cast<size_t>(x)];
-    const int32_t x_tail = g.add_tensor(make_tensor(APH_DTYPE_F32, {E, nl}, B.activations, xt.offset + first));
+    int32_t x_tail;
+    if (pieces.size() == 1) {
+        const uint64_t first = uint64_t(n - nl) * uint64_t(E) * 4;
+        x_tail = g.add_tensor(make_tensor(APH_DTYPE_F32, {E, nl}, B.activations, xt.offset + first));
+    } else {
+        const int32_t x_all = g.add_tensor(make_tensor(APH_DTYPE_F32, {E, n}, B.activations, xt.offset));
+        x_tail = act(L.off_xsel, {E, nl});
+        g.add_node(APH_OP_GET_ROWS, {x_all, in_i32(L.off_logit_rows, nl)}, x_tail, "select_logit_rows");
+    }
     const int32_t xn_tail = act(L.off_xn, {E, nl});
     const int32_t logits = act(L.off_logits, {hp.n_vocab, nl});
     g.add_node(APH_OP_RMS_NORM, {x_tail, weight(d.output_norm)}, xn_tail, "output_norm", {}, {hp.rms_eps});

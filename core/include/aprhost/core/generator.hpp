@@ -31,10 +31,21 @@ struct GenerateOptions {
     bool stop_at_context_end = true;  // stop ("context") instead of failing when the cache is full
 };
 
+// Generates up to n_predict tokens for one sequence (0) of the session.
 // on_text receives newly complete text; returning false stops generation. on_token (optional) sees each id.
 GenerationStats generate(Session& session, const Tokenizer& tokenizer, Sampler& sampler,
                          const std::vector<int32_t>& prompt, const GenerateOptions& options,
                          const std::function<bool(std::string_view)>& on_text,
                          const std::function<void(int32_t)>& on_token = {});
+
+// N independent completions of the same prompt in one batch (sequences 0..N-1, one sampler each, e.g. different
+// seeds): the prompt is prefilled for every sequence, then each decode step is ONE step graph with one token per
+// sequence still running. Returns per-sequence stats; `aggregate` gets the batch totals (decode_tok_s = all
+// tokens produced by decode steps / decode wall time).
+std::vector<GenerationStats> generate_parallel(Session& session, const Tokenizer& tokenizer,
+                                               std::vector<Sampler>& samplers, const std::vector<int32_t>& prompt,
+                                               const GenerateOptions& options,
+                                               const std::function<void(uint32_t seq, int32_t token)>& on_token,
+                                               GenerationStats& aggregate);
 
 }  // namespace aprhost::core

@@ -19,31 +19,50 @@ namespace aprhost::core {
 struct SessionOptions {
     uint32_t n_ctx = 4096;    // tokens the KV cache holds (capped at the model's training context)
     uint32_t n_batch = 512;   // prefill chunk: tokens per step graph
+    uint32_t n_seq = 1;       // independent sequences the cache holds (ids 0 .. n_seq-1)
     aph_dtype kv_dtype = APH_DTYPE_F32;
     std::map<std::string, std::string> kv_options;
+};
+
+// One sequence's tokens in a batched forward.
+struct SeqInput {
+    uint32_t seq = 0;
+    std::span<const int32_t> tokens;
+    bool all_logits = false;  // logits of every token instead of the last one only
 };
 
 class Session {
 public:
     Session(const Model& model, std::shared_ptr<LoadedPlugin> kv_plugin, const SessionOptions& options);
 
-    // Feeds tokens (appending them to the sequence) and returns the logits of the last token, or of every token
+    // Feeds tokens to sequence 0 (appending them) and returns the logits of the last token, or of every token
     // when all_logits ([n_tokens][n_vocab]). Prompts longer than n_batch run as several step graphs.
     // Throws core::Error(RESOURCE) when the KV cache is full, (BAD_INPUT) for token ids outside the vocabulary.
     const std::vector<float>& forward(std::span<const int32_t> tokens, bool all_logits = false);
 
-    // Forget the sequence (the cache is reused).
-    void reset();
-    uint32_t n_past() const { return n_past_; }
+    // Feeds several sequences in shared step graphs (up to n_batch tokens each): the matrix products run over all
+    // their tokens at once, attention per sequence. Returns the logits of each input in order (1 row, or n rows
+    // with all_logits). A sequence may appear once per call. On error no sequence advances.
+    const std::vector<float>& forward_batch(std::span<const SeqInput> inputs);
+
+    // Forget a sequence (its cache slots are reused).
+    void reset(uint32_t seq = 0);
+    uint32_t n_past(uint32_t seq = 0) const { return n_past_.at(seq); }
+    uint32_t n_seq() const { return uint32_t(n_past_.size()); }
     const Model& model() const { return model_; }
     const KvCache& kv() const { return *kv_; }
     const SessionOptions& options() const { return options_; }
 
 private:
-    // Runs one step graph over tokens; appends the logits of its last n_logits tokens (0 = none) to logits_.
-    void run_chunk(std::span<const int32_t> tokens, uint32_t n_logits);
+    struct Piece {
+        uint32_t seq;
+        std::span<const int32_t> tokens;
+        uint32_t n_logits;
+    };
+    // Runs one step graph over the pieces (distinct sequences); appends their logits to logits_.
+    void run_step(const std::vector<Piece>& pieces);
     void ensure_buffers(const StepLayout& layout);
-    void check_supported(const StepGraph& g, bool batched);
+    void check_supported(const StepGraph& g, unsigned shape_class);
 
     const Model& model_;
     SessionOptions options_;
@@ -52,8 +71,8 @@ private:
     StepGraph graph_;
     std::vector<float> logits_;
     std::vector<int32_t> staging_;
-    uint32_t n_past_ = 0;
-    bool checked_single_ = false, checked_batched_ = false;
+    std::vector<uint32_t> n_past_;
+    unsigned checked_shapes_ = 0;  // bit per shape class already checked with the backend's supports()
 };
 
 }  // namespace aprhost::core
