@@ -78,7 +78,7 @@ int run_parallel(const RunOptions& o, const core::SamplerParams& base, core::Ses
                             {"prompt_tokens", prompt.size()}, {"generated_tokens", agg.generated_tokens},
                             {"load_ms", load_ms},        {"ttft_ms", agg.ttft_ms},
                             {"prefill_tok_s", agg.prefill_tok_s}, {"decode_tok_s", agg.decode_tok_s}};
-        fmt::print("{}\n", j.dump(2));
+        fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     fmt::print(stderr,
                "[aprhost] backend {} | load {:.0f} ms | {} sequences × prompt {} tok | TTFT {:.1f} ms | prefill {:.1f} "
@@ -196,7 +196,7 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
                                 {"prefill_tok_s", stats.prefill_tok_s},
                                 {"decode_ms", stats.decode_ms},
                                 {"decode_tok_s", stats.decode_tok_s}};
-            fmt::print("{}\n", j.dump(2));
+            fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
         }
         fmt::print(stderr,
                    "[aprhost] backend {} | load {:.0f} ms | prompt {} tok | TTFT {:.1f} ms | prefill {:.1f} tok/s | "

@@ -12,7 +12,9 @@ Session::Session(const Model& model, std::shared_ptr<LoadedPlugin> kv_plugin, co
     if (options_.n_ctx == 0) throw Error(ErrorKind::USAGE, "context size must be at least 1");
     if (options_.n_batch == 0) throw Error(ErrorKind::USAGE, "batch size must be at least 1");
     if (options_.n_seq == 0) throw Error(ErrorKind::USAGE, "the session needs at least one sequence");
-    if (hp.n_ctx_train > 0) options_.n_ctx = std::min<uint32_t>(options_.n_ctx, uint32_t(hp.n_ctx_train));
+    // Each sequence may hold up to the training context.
+    if (hp.n_ctx_train > 0)
+        options_.n_ctx = uint32_t(std::min<uint64_t>(options_.n_ctx, uint64_t(hp.n_ctx_train) * options_.n_seq));
     aph_kv_config cfg{};
     cfg.struct_size = sizeof(cfg);
     cfg.n_layers = uint32_t(hp.n_layer);

@@ -126,3 +126,15 @@ TEST_CASE("synth refuses to overwrite without --force", "[cli]") {
     CHECK(r.rc == 1);
     check_one_line_error(r);
 }
+
+TEST_CASE("run --parallel generates N completions in one batch", "[cli]") {
+    auto model = aprhost::test::synth_model("qwen2", "tiny", "q4_k");
+    auto r = run_cli("run " + model + " -p 'hello world' -n 6 --ignore-eos --parallel 3 --seed 9 --json");
+    REQUIRE(r.rc == 0);
+    auto j = nlohmann::json::parse(r.out);
+    REQUIRE(j["completions"].size() == 3);
+    CHECK(j["completions"][0]["seed"] == 9);
+    CHECK(j["completions"][2]["seed"] == 11);
+    CHECK(j["generated_tokens"] == 18);
+    CHECK(r.err.find("aggregate") != std::string::npos);
+}
