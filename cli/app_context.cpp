@@ -12,6 +12,9 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
     app.add_option("--plugin", g.plugin_files, "Load this plugin file too (repeatable)");
     app.add_option("--backend-opt", g.backend_opts, "Backend plugin option key=value (repeatable)");
     app.add_option("--kv-opt", g.kv_opts, "KV plugin option key=value (repeatable)");
+    app.add_option("--kv-block-size", g.kv_block_size, "Tokens per KV block (paged)")->check(CLI::Range(1, 1 << 20));
+    app.add_option("--kv-sinks", g.kv_sinks, "Attention-sink tokens kept forever (streaming)")->check(CLI::Range(0, 1 << 20));
+    app.add_option("--kv-window", g.kv_window, "Sliding window of recent tokens (streaming)")->check(CLI::Range(1, 1 << 24));
     app.add_option("-t,--threads", g.threads, "Threads for the CPU backend (default: physical cores)")
         ->check(CLI::Range(1, 1024));
     app.add_flag("-v,--verbose", g.verbose, "Print plugin log messages down to info level");
@@ -45,6 +48,13 @@ std::shared_ptr<core::BackendContext> AppContext::create_backend() const {
 
 std::shared_ptr<core::LoadedPlugin> AppContext::kv_plugin() const { return registry_->get(APH_PLUGIN_KV_CACHE, g_.kv); }
 
-std::map<std::string, std::string> AppContext::kv_options() const { return parse_key_values(g_.kv_opts, "--kv-opt"); }
+std::map<std::string, std::string> AppContext::kv_options() const {
+    auto opts = parse_key_values(g_.kv_opts, "--kv-opt");
+    // The dedicated flags are shorthands for the plugins' options; a plugin that does not know one rejects it.
+    if (g_.kv_block_size > 0) opts["block_size"] = std::to_string(g_.kv_block_size);
+    if (g_.kv_sinks >= 0) opts["sinks"] = std::to_string(g_.kv_sinks);
+    if (g_.kv_window > 0) opts["window"] = std::to_string(g_.kv_window);
+    return opts;
+}
 
 }  // namespace aprhost::cli

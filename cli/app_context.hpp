@@ -20,6 +20,9 @@ struct GlobalOptions {
     std::vector<std::string> plugin_files;
     std::vector<std::string> backend_opts;  // key=value, passed to the backend plugin
     std::vector<std::string> kv_opts;       // key=value, passed to the KV plugin
+    int kv_block_size = 0;                  // > 0: KV option block_size (paged)
+    int kv_sinks = -1;                      // >= 0: KV option sinks (streaming)
+    int kv_window = 0;                      // > 0: KV option window (streaming)
     int threads = 0;                        // 0 = backend default; becomes backend option "threads"
     bool verbose = false;
 };

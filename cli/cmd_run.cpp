@@ -75,16 +75,17 @@ int run_parallel(const RunOptions& o, const core::SamplerParams& base, core::Ses
     if (o.json) {
         nlohmann::json j = {{"model", o.model},          {"backend", backend.plugin().display_name()},
                             {"parallel", o.parallel},    {"completions", completions},
-                            {"prompt_tokens", prompt.size()}, {"generated_tokens", agg.generated_tokens},
+                            {"prompt_tokens", prompt.size()}, {"prompt_tokens_shared", agg.prompt_tokens_shared},
+                            {"generated_tokens", agg.generated_tokens},
                             {"load_ms", load_ms},        {"ttft_ms", agg.ttft_ms},
                             {"prefill_tok_s", agg.prefill_tok_s}, {"decode_tok_s", agg.decode_tok_s}};
         fmt::print("{}\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
     }
     fmt::print(stderr,
-               "[aprhost] backend {} | load {:.0f} ms | {} sequences × prompt {} tok | TTFT {:.1f} ms | prefill {:.1f} "
-               "tok/s | decode {:.1f} tok/s aggregate ({} tok)\n",
-               backend.plugin().display_name(), load_ms, o.parallel, prompt.size(), agg.ttft_ms, agg.prefill_tok_s,
-               agg.decode_tok_s, agg.generated_tokens);
+               "[aprhost] backend {} | load {:.0f} ms | {} sequences × prompt {} tok ({} shared from the cache) | "
+               "TTFT {:.1f} ms | prefill {:.1f} tok/s | decode {:.1f} tok/s aggregate ({} tok)\n",
+               backend.plugin().display_name(), load_ms, o.parallel, prompt.size(), agg.prompt_tokens_shared,
+               agg.ttft_ms, agg.prefill_tok_s, agg.decode_tok_s, agg.generated_tokens);
     return 0;
 }
 

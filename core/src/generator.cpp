@@ -83,12 +83,37 @@ std::vector<GenerationStats> generate_parallel(Session& session, const Tokenizer
     std::vector<GenerationStats> st(n);
     std::vector<std::vector<int32_t>> history(n, prompt);
     aggregate = GenerationStats{};
-    aggregate.prompt_tokens = uint32_t(prompt.size()) * n;
+    aggregate.prompt_tokens = uint32_t(prompt.size()) * n;  // tokens the sequences hold, shared or computed
 
     const auto t_start = clock_type::now();
     std::vector<SeqInput> inputs;
-    for (uint32_t s = 0; s < n; ++s) inputs.push_back({s, prompt, false});
-    std::vector<float> logits = session.forward_batch(inputs);
+    std::vector<float> logits;
+    // With a forking KV manager (paged) the prompt is computed once: sequence 0 prefills, the others share its
+    // cached blocks and compute only the tokens the manager could not share. Otherwise every sequence prefills.
+    uint32_t shared = 0;
+    if (n > 1 && session.kv().can_fork()) {
+        logits = session.forward(prompt, false);
+        std::vector<float> first = logits;
+        for (uint32_t s = 1; s < n; ++s) {
+            uint32_t have = session.fork(0, s);
+            shared += have;
+            if (have < prompt.size()) inputs.push_back({s, std::span<const int32_t>(prompt).subspan(have), false});
+        }
+        std::vector<float> rest = inputs.empty() ? std::vector<float>{} : session.forward_batch(inputs);
+        // Rows in sequence order: 0 from the first prefill; a fully shared sequence has sequence 0's logits.
+        const size_t V = first.size();
+        logits.assign(first.begin(), first.end());
+        size_t r = 0;
+        for (uint32_t s = 1; s < n; ++s) {
+            bool refed = !inputs.empty() && r < inputs.size() && inputs[r].seq == s;
+            const float* src = refed ? rest.data() + (r++) * V : first.data();
+            logits.insert(logits.end(), src, src + V);
+        }
+    } else {
+        for (uint32_t s = 0; s < n; ++s) inputs.push_back({s, prompt, false});
+        logits = session.forward_batch(inputs);
+    }
+    aggregate.prompt_tokens_shared = shared;
     aggregate.prefill_ms = ms_since(t_start);
     aggregate.prefill_tok_s = aggregate.prompt_tokens / (aggregate.prefill_ms / 1000.0);
 

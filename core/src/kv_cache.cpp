@@ -86,6 +86,14 @@ void KvCache::truncate(uint32_t seq, uint32_t n) {
     if (st != APH_OK) fail(st, err, "truncate");
 }
 
+uint32_t KvCache::fork(uint32_t src, uint32_t dst) {
+    if (!can_fork()) throw Error(ErrorKind::PLUGIN, "kv plugin '" + plugin_->name + "' does not support fork");
+    aph_error err{};
+    aph_status st = plugin_->kv().seq_fork(kv_, src, dst, &err);
+    if (st != APH_OK) fail(st, err, "fork");
+    return block_table(dst).n_kv;
+}
+
 void KvCache::free(uint32_t seq) { plugin_->kv().seq_free(kv_, seq); }
 
 aph_kv_stats KvCache::stats() const {

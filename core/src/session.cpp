@@ -34,6 +34,15 @@ void Session::reset(uint32_t seq) {
     n_past_[seq] = 0;
 }
 
+uint32_t Session::fork(uint32_t src, uint32_t dst) {
+    if (src >= n_past_.size() || dst >= n_past_.size() || src == dst)
+        throw Error(ErrorKind::USAGE, "cannot fork sequence " + std::to_string(src) + " into " + std::to_string(dst));
+    reset(dst);
+    if (!kv_->can_fork()) return 0;
+    n_past_[dst] = kv_->fork(src, dst);
+    return n_past_[dst];
+}
+
 const std::vector<float>& Session::forward(std::span<const int32_t> tokens, bool all_logits) {
     SeqInput in{0, tokens, all_logits};
     return forward_batch(std::span<const SeqInput>(&in, 1));

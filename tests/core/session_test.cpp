@@ -162,3 +162,35 @@ TEST_CASE("parallel greedy generation equals single generation for every sequenc
     CHECK(agg.generated_tokens == 40);
     CHECK(agg.decode_tok_s > 0);
 }
+
+TEST_CASE("parallel generation over a forking KV manager shares the prompt and still equals single generation",
+          "[session][generate][multiseq][paged]") {
+    Fixture f;
+    core::SamplerParams sp;
+    sp.temperature = 0;
+    core::GenerateOptions go;
+    go.n_predict = 8;
+    go.ignore_eos = true;
+    // 6 prompt tokens with blocks of 4: one block is shared, the remaining 2 tokens are recomputed per fork.
+    const std::vector<int32_t> prompt = {5, 6, 7, 8, 9, 10};
+    std::vector<int32_t> single;
+    {
+        auto s = f.session(64);
+        core::Sampler sampler(sp);
+        core::generate(*s, f.model.tokenizer(), sampler, prompt, go, [](std::string_view) { return true; },
+                       [&](int32_t t) { single.push_back(t); });
+    }
+    core::SessionOptions so;
+    so.n_ctx = 3 * 64;
+    so.n_seq = 3;
+    so.kv_options = {{"block_size", "4"}};
+    core::Session multi(f.model, f.reg.get(APH_PLUGIN_KV_CACHE, "paged"), so);
+    REQUIRE(multi.kv().can_fork());
+    std::vector<core::Sampler> samplers(3, core::Sampler(sp));
+    std::vector<std::vector<int32_t>> got(3);
+    core::GenerationStats agg;
+    core::generate_parallel(multi, f.model.tokenizer(), samplers, prompt, go,
+                            [&](uint32_t s, int32_t t) { got[s].push_back(t); }, agg);
+    CHECK(agg.prompt_tokens_shared == 2 * 4);
+    for (auto& g : got) CHECK(g == single);
+}

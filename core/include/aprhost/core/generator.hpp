@@ -21,6 +21,7 @@ struct GenerationStats {
     double decode_ms = 0;       // first token → last token (the decode steps)
     double prefill_tok_s = 0;   // prompt_tokens / prefill time
     double decode_tok_s = 0;    // (generated - 1) / decode time: tokens produced by single-token steps
+    uint32_t prompt_tokens_shared = 0;  // parallel: prompt tokens taken from another sequence's cache (fork)
     std::string stop_reason;    // "eos", "length", "callback", "context"
     std::vector<double> step_ms;  // per decode step (forward + sampling)
 };

@@ -31,6 +31,11 @@ public:
     std::vector<int32_t> append(uint32_t seq, uint32_t n);
     BlockTable block_table(uint32_t seq) const;
     void truncate(uint32_t seq, uint32_t n);
+    // True when the manager can share a sequence's entries with another (paged: copy-on-write prefix sharing).
+    bool can_fork() const { return plugin_->kv().seq_fork != nullptr; }
+    // dst shares src's entries; returns how many entries dst holds afterwards (a manager may share only a prefix,
+    // e.g. whole blocks: the caller feeds the rest).
+    uint32_t fork(uint32_t src, uint32_t dst);
     void free(uint32_t seq);
     aph_kv_stats stats() const;
 

@@ -45,6 +45,10 @@ public:
     // with all_logits). A sequence may appear once per call. On error no sequence advances.
     const std::vector<float>& forward_batch(std::span<const SeqInput> inputs);
 
+    // dst (emptied first) shares src's cached prefix when the KV manager can fork; returns dst's n_past, which may
+    // be less than src's (the caller feeds the remaining tokens). Returns 0 when the manager cannot fork.
+    uint32_t fork(uint32_t src, uint32_t dst);
+
     // Forget a sequence (its cache slots are reused).
     void reset(uint32_t seq = 0);
     uint32_t n_past(uint32_t seq = 0) const { return n_past_.at(seq); }
