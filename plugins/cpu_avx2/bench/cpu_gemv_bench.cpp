@@ -4,7 +4,10 @@
 // so activation quantization, threading and dispatch are all included.
 //
 //   cpu_gemv_bench [--variant avx2|scalar] [--threads N] [--kernels auto|avx2|scalar] [--reps N] [--dtype q4_0]
-//                  [--shape KxM] [--cols N] [--spin-us N] [--hot]
+//                  [--shape KxM] [--cols N] [--spin-us N] [--hot] [--short] [--plugin-dir DIR]
+// --short: the decode shapes of the small models instead (short rows, where per-row costs matter): SmolLM2-135M
+// (576/1536 q4_1, 576x49152 q8_0 head) and Qwen2.5-0.5B (896 q5_0, 4864x896 q6_K/q4_K), columns 1..4.
+// --plugin-dir: load the plugin from DIR instead of the build's plugin directory (A/B against a saved copy).
 // Default shapes 4096x4096 and 896x4864, columns 1 and 32. Weights are streamed from DRAM: each run uses the next
 // of enough copies to exceed 128 MiB (these shapes alone would fit the 32 MiB L3). --hot reuses one copy; with a
 // small --shape that measures the kernels' compute speed rather than memory bandwidth.
@@ -62,8 +65,8 @@ aph_tensor make_tensor(uint32_t dtype, int64_t ne0, int64_t ne1, aph_buffer_t bu
 }  // namespace
 
 int main(int argc, char** argv) {
-    std::string variant = "avx2", threads, kernels, only, spin;
-    bool hot = false;
+    std::string variant = "avx2", threads, kernels, only, spin, plugin_dir = APRHOST_PLUGIN_DIR;
+    bool hot = false, short_rows = false;
     int reps = 0;
     int64_t shape_k = 0, shape_m = 0, cols = 0;
     for (int i = 1; i < argc; ++i) {
@@ -77,6 +80,8 @@ int main(int argc, char** argv) {
         else if (a == "--kernels") kernels = next();
         else if (a == "--spin-us") spin = next();
         else if (a == "--hot") hot = true;
+        else if (a == "--short") short_rows = true;
+        else if (a == "--plugin-dir") plugin_dir = next();
         else if (a == "--reps") reps = std::atoi(next().c_str());
         else if (a == "--dtype") only = next();
         else if (a == "--shape") {
@@ -87,7 +92,7 @@ int main(int argc, char** argv) {
         } else if (a == "--cols") cols = std::atoll(next().c_str());
         else die("unknown argument " + a);
     }
-    const std::string path = std::string(APRHOST_PLUGIN_DIR) + "/libaprhost-backend-cpu-" + variant + ".so";
+    const std::string path = plugin_dir + "/libaprhost-backend-cpu-" + variant + ".so";
     void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!lib) die(std::string("dlopen: ") + dlerror());
     auto entry = reinterpret_cast<aph_plugin_entry_fn>(dlsym(lib, APH_ENTRY_SYMBOL));
@@ -111,10 +116,17 @@ int main(int argc, char** argv) {
 
     struct Shape {
         int64_t k, m;
+        const char* dtypes = nullptr;  // space-separated dtype names this shape is run with; null: all
     };
     std::vector<Shape> shapes = {{4096, 4096}, {896, 4864}};
-    if (shape_k > 0) shapes = {{shape_k, shape_m}};
     std::vector<int64_t> col_counts = {1, 32};
+    if (short_rows) {
+        shapes = {{576, 576, " q4_1 "},   {576, 1536, " q4_1 "}, {1536, 576, " q4_1 "},
+                  {576, 49152, " q8_0 "}, {896, 896, " q5_0 "},  {896, 4864, " q5_0 "},
+                  {4864, 896, " q6_K q4_K "}};
+        col_counts = {1, 2, 4};
+    }
+    if (shape_k > 0) shapes = {{shape_k, shape_m}};
     if (cols > 0) col_counts = {cols};
     std::mt19937 rng(1);
     std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -124,6 +136,7 @@ int main(int argc, char** argv) {
         for (auto& v : src) v = dist(rng) * 0.05f;
         for (const DtypeInfo& dt : kDtypes) {
             if (!only.empty() && only != dt.name) continue;
+            if (s.dtypes && !std::strstr(s.dtypes, (std::string(" ") + dt.name + " ").c_str())) continue;
             const size_t rb = aprhost::ref::row_bytes(dt.id, s.k);
             if (rb == 0) {
                 std::printf("%-6s %6lld %6lld    - (K not a multiple of the block size)\n", dt.name,

@@ -5,7 +5,8 @@
 // 2. Output rows are handed out in chunks claimed dynamically (ThreadPool::parallel_for: a preempted or sleeping
 //    worker does not stall the op). Inside a chunk, columns are walked in blocks of kColBlock and, per weight row,
 //    in tiles of up to kMaxTileCols columns, so a weight row is decoded once per tile and stays in L1 across the
-//    column blocks.
+//    column blocks. Dtypes whose kernel table has a row-range entry (DotKernel::rows) get one call per column tile
+//    for the whole chunk instead of one call per row (per-row costs dominate on short decode rows).
 //
 // Invariant (KV-cache parity): out[row, j] is computed by exactly one dot-kernel call whose per-column arithmetic
 // does not depend on the tile width, the tile position, the chunking or the thread — so column j of a batch is
@@ -39,6 +40,28 @@ size_t act_col_bytes(ActKind kind, int64_t k) {
     return 0;
 }
 
+// APR-native weights (APR_Q4, APR_Q8): no integer-dot kernel; each weight block is dequantized with the SDK
+// reference and dotted with the f32 column. Every column has its own accumulator updated in the same order
+// whatever nc is, which keeps the batch-vs-single bit-identity. Shared by both ISA variants (simple and correct;
+// APR-native types are not a fast path — GGUF types converted to APR keep their GGML ids and kernels).
+template <uint32_t Dtype>
+void dot_apr_dequant(int64_t n, const void* w, const void* const* act, int nc, float* out) {
+    constexpr int64_t qk = aprhost::ref::QK_APR;
+    const size_t bb = aprhost::ref::block_bytes(Dtype);
+    float acc[kMaxTileCols] = {};
+    float tmp[qk];
+    for (int64_t b = 0; b < n / qk; ++b) {
+        aprhost::ref::dequantize_row(Dtype, static_cast<const uint8_t*>(w) + static_cast<size_t>(b) * bb, tmp, qk);
+        for (int c = 0; c < nc; ++c) {
+            const float* x = static_cast<const float*>(act[c]) + b * qk;
+            float s = 0.0f;
+            for (int64_t i = 0; i < qk; ++i) s += tmp[i] * x[i];
+            acc[c] += s;
+        }
+    }
+    for (int c = 0; c < nc; ++c) out[c] = acc[c];
+}
+
 }  // namespace
 
 DotKernel dot_kernel_for(const KernelTable& t, uint32_t dtype) {
@@ -46,14 +69,16 @@ DotKernel dot_kernel_for(const KernelTable& t, uint32_t dtype) {
         case APH_DTYPE_F32: return {t.dot_f32, ActKind::F32};
         case APH_DTYPE_F16: return {t.dot_f16, ActKind::F32};
         case APH_DTYPE_BF16: return {t.dot_bf16, ActKind::F32};
-        case APH_DTYPE_Q4_0: return {t.dot_q4_0, ActKind::Q8_32};
-        case APH_DTYPE_Q4_1: return {t.dot_q4_1, ActKind::Q8_32};
-        case APH_DTYPE_Q5_0: return {t.dot_q5_0, ActKind::Q8_32};
-        case APH_DTYPE_Q5_1: return {t.dot_q5_1, ActKind::Q8_32};
-        case APH_DTYPE_Q8_0: return {t.dot_q8_0, ActKind::Q8_32};
+        case APH_DTYPE_Q4_0: return {t.dot_q4_0, ActKind::Q8_32, t.rows_q4_0};
+        case APH_DTYPE_Q4_1: return {t.dot_q4_1, ActKind::Q8_32, t.rows_q4_1};
+        case APH_DTYPE_Q5_0: return {t.dot_q5_0, ActKind::Q8_32, t.rows_q5_0};
+        case APH_DTYPE_Q5_1: return {t.dot_q5_1, ActKind::Q8_32, t.rows_q5_1};
+        case APH_DTYPE_Q8_0: return {t.dot_q8_0, ActKind::Q8_32, t.rows_q8_0};
         case APH_DTYPE_Q4_K: return {t.dot_q4_K, ActKind::Q8_K};
         case APH_DTYPE_Q5_K: return {t.dot_q5_K, ActKind::Q8_K};
         case APH_DTYPE_Q6_K: return {t.dot_q6_K, ActKind::Q8_K};
+        case APH_DTYPE_APR_Q4: return {dot_apr_dequant<APH_DTYPE_APR_Q4>, ActKind::F32};
+        case APH_DTYPE_APR_Q8: return {dot_apr_dequant<APH_DTYPE_APR_Q8>, ActKind::F32};
         default: return {};
     }
 }
@@ -124,6 +149,17 @@ void op_mul_mat(OpEnv& env, const aph_graph& g, const aph_node& node) {
         float out[kMaxTileCols];
         for (int64_t c0 = 0; c0 < ncols; c0 += kColBlock) {
             const int64_t c1 = std::min(ncols, c0 + kColBlock);
+            if (dk.rows) {
+                // Row-range kernel: one call per column tile covers the whole chunk (same bits as per-row calls).
+                for (int64_t c = c0; c < c1; c += kMaxTileCols) {
+                    const int nc = static_cast<int>(std::min<int64_t>(kMaxTileCols, c1 - c));
+                    float* dst[kMaxTileCols];
+                    for (int t = 0; t < nc; ++t) dst[t] = env.col_dst[c + t] + r0;
+                    dk.rows(k, wbase + r0 * wstride, wstride, r1 - r0, env.col_src.data() + c, nc, dst,
+                            bias ? bias + r0 : nullptr);
+                }
+                continue;
+            }
             for (int64_t r = r0; r < r1; ++r) {
                 const uint8_t* wrow = wbase + r * wstride;
                 const float b = bias ? bias[r] : 0.0f;

@@ -28,6 +28,8 @@ std::string dtype_str(uint32_t dt) {
         case APH_DTYPE_Q4_K: return "q4_K";
         case APH_DTYPE_Q5_K: return "q5_K";
         case APH_DTYPE_Q6_K: return "q6_K";
+        case APH_DTYPE_APR_Q4: return "apr_q4";
+        case APH_DTYPE_APR_Q8: return "apr_q8";
         case APH_DTYPE_I32: return "i32";
         default: return "dtype " + std::to_string(dt);
     }
@@ -49,6 +51,7 @@ bool is_weight_dtype(uint32_t dt) {
         case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16:
         case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
         case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K:
+        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
             return true;
         default:
             return false;

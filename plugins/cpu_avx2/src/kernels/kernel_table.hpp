@@ -35,6 +35,14 @@ enum class ActKind { F32, Q8_32, Q8_K };
 using DotFn = void (*)(int64_t n, const void* w, const void* const* act, int nc, float* out);
 inline constexpr int kMaxTileCols = 4;
 
+// Row-range form of a DotFn (optional, per dtype; null: the driver calls the DotFn once per row): for the nrows
+// weight rows w, w + wstride, ... and the nc (1..kMaxTileCols) columns in act,
+// dst[c][r] = Σ_i w_r[i]·act[c][i] (+ bias[r] when bias is non-null). Contract: bit-identical to the DotFn of the
+// same dtype for every row, nc and tile position. Exists because decode rows are short (576..896 elements): one
+// call per row range hoists the per-row call, dispatch and setup out of the driver's loop.
+using RowsFn = void (*)(int64_t n, const uint8_t* w, int64_t wstride, int64_t nrows, const void* const* act, int nc,
+                        float* const* dst, const float* bias);
+
 struct KernelTable {
     const char* isa;  // "avx2+fma+f16c" or "scalar"
 
@@ -46,6 +54,8 @@ struct KernelTable {
     DotFn dot_f32, dot_f16, dot_bf16;
     DotFn dot_q4_0, dot_q4_1, dot_q5_0, dot_q5_1, dot_q8_0;
     DotFn dot_q4_K, dot_q5_K, dot_q6_K;
+    // Row-range variants (null where an ISA has none).
+    RowsFn rows_q4_0 = nullptr, rows_q4_1 = nullptr, rows_q5_0 = nullptr, rows_q5_1 = nullptr, rows_q8_0 = nullptr;
 
     // --- vector kernels used by attention ---
     float (*vec_dot_f32)(const float* a, const float* b, int64_t n);
@@ -84,6 +94,7 @@ const KernelTable& kernels_avx2();
 struct DotKernel {
     DotFn fn = nullptr;
     ActKind act = ActKind::F32;
+    RowsFn rows = nullptr;  // optional row-range form of fn
 };
 DotKernel dot_kernel_for(const KernelTable& t, uint32_t dtype);
 
