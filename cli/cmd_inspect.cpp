@@ -22,7 +22,7 @@ Runner add_inspect_command(CLI::App& app, const GlobalOptions& g) {
     auto json = std::make_shared<bool>(false);
     auto tensors = std::make_shared<bool>(false);
     auto metadata = std::make_shared<bool>(false);
-    cmd->add_option("model", *path, "Model file (GGUF)")->required();
+    cmd->add_option("model", *path, "Model file (GGUF or APR)")->required();
     cmd->add_flag("--json", *json, "Print one JSON document");
     cmd->add_flag("--tensors", *tensors, "List every tensor");
     cmd->add_flag("--metadata", *metadata, "List every metadata key");

@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config ccache git python3 python3-pip
   libboost-dev libfmt-dev catch2 libcli11-dev nlohmann-json3-dev libpcre2-dev
+  # APR v2 files: CRC32 (zlib) and LZ4 / zstd payload compression.
+  zlib1g-dev liblz4-dev libzstd-dev
   # Vulkan: the backend's CMake option turns on when these are found; lavapipe runs it on the CPU.
   libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-dev glslang-tools
 )

@@ -11,7 +11,7 @@ namespace {
 // One row per known id. Bytes per block, derived from the block structs:
 //   q8_1: f16 d + f16 s + 32 i8;   q2_K: 16 scales + 64 qs + f16 d + f16 dmin
 //   q3_K: 32 hmask + 64 qs + 12 scales + f16 d;   q8_K: f32 d + 256 i8 + 16 i16 bsums
-constexpr std::array<DtypeTraits, 20> kTraits{{
+constexpr std::array<DtypeTraits, 22> kTraits{{
     {APH_DTYPE_F32, "f32", 1, 4},
     {APH_DTYPE_F16, "f16", 1, 2},
     {APH_DTYPE_Q4_0, "q4_0", 32, 18},
@@ -32,6 +32,8 @@ constexpr std::array<DtypeTraits, 20> kTraits{{
     {APH_DTYPE_I64, "i64", 1, 8},
     {APH_DTYPE_F64, "f64", 1, 8},
     {APH_DTYPE_BF16, "bf16", 1, 2},
+    {APH_DTYPE_APR_Q4, "apr_q4", 32, 18},  // APR-native: f16 scale + 16 bytes of nibble pairs
+    {APH_DTYPE_APR_Q8, "apr_q8", 32, 36},  // APR-native: f32 scale + 32 × i8 (see abi.h)
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

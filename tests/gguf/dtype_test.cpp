@@ -37,12 +37,18 @@ TEST_CASE("dtype traits match the ggml block layouts", "[dtype]") {
 }
 
 TEST_CASE("unknown dtype ids are refused", "[dtype]") {
-    for (uint32_t id : {4u, 5u, 16u, 23u, 29u, 31u, 128u, 0xffffffffu}) {
+    for (uint32_t id : {4u, 5u, 16u, 23u, 29u, 31u, 127u, 130u, 0xffffffffu}) {
         INFO("id " << id);
         CHECK_FALSE(dtype_traits(id));
         CHECK(std::strcmp(dtype_name(id), "?") == 0);
         CHECK_FALSE(dtype_row_bytes(id, 32));
     }
+}
+
+TEST_CASE("the APR-native dtypes are known", "[dtype]") {
+    CHECK(dtype_row_bytes(APH_DTYPE_APR_Q4, 64) == 36u);
+    CHECK(dtype_row_bytes(APH_DTYPE_APR_Q8, 64) == 72u);
+    CHECK(std::strcmp(dtype_name(APH_DTYPE_APR_Q8), "apr_q8") == 0);
 }
 
 TEST_CASE("dtype names are case-insensitive", "[dtype]") {

@@ -156,7 +156,8 @@ static_assert(APH_DTYPE_F32 == 0 && APH_DTYPE_F16 == 1 && APH_DTYPE_Q4_0 == 2 &&
               APH_DTYPE_Q5_0 == 6 && APH_DTYPE_Q5_1 == 7 && APH_DTYPE_Q8_0 == 8 && APH_DTYPE_Q8_1 == 9 &&
               APH_DTYPE_Q2_K == 10 && APH_DTYPE_Q3_K == 11 && APH_DTYPE_Q4_K == 12 && APH_DTYPE_Q5_K == 13 &&
               APH_DTYPE_Q6_K == 14 && APH_DTYPE_Q8_K == 15 && APH_DTYPE_I8 == 24 && APH_DTYPE_I16 == 25 &&
-              APH_DTYPE_I32 == 26 && APH_DTYPE_I64 == 27 && APH_DTYPE_F64 == 28 && APH_DTYPE_BF16 == 30);
+              APH_DTYPE_I32 == 26 && APH_DTYPE_I64 == 27 && APH_DTYPE_F64 == 28 && APH_DTYPE_BF16 == 30 &&
+              APH_DTYPE_APR_Q4 == 128 && APH_DTYPE_APR_Q8 == 129);
 static_assert(APH_OP_NONE == 0 && APH_OP_GET_ROWS == 1 && APH_OP_RMS_NORM == 2 && APH_OP_MUL_MAT == 3 &&
               APH_OP_ROPE == 4 && APH_OP_KV_STORE == 5 && APH_OP_ATTENTION == 6 && APH_OP_SWIGLU == 7 &&
               APH_OP_GEGLU == 8 && APH_OP_ADD == 9 && APH_OP_SCALE == 10 && APH_OP_COPY == 11);

@@ -80,7 +80,13 @@ typedef enum aph_dtype {
     APH_DTYPE_I32 = 26,
     APH_DTYPE_I64 = 27,
     APH_DTYPE_F64 = 28,
-    APH_DTYPE_BF16 = 30
+    APH_DTYPE_BF16 = 30,
+    /* APR-native types (appended). APR_Q4: blocks of 32 elements, 18 bytes: f16 scale + 16 bytes of nibbles;
+     * x = (nibble − 8)·scale; byte j holds element 2j in its low nibble and element 2j+1 in its high nibble. */
+    APH_DTYPE_APR_Q4 = 128,
+    /* APR_Q8: blocks of 32 elements, 36 bytes: f32 scale + 32 × i8; x = scale·q. (APR files store one f32 scale
+     * per tensor followed by the i8 values; the APR loader repeats the scale per block so rows are self-contained.) */
+    APH_DTYPE_APR_Q8 = 129
 } aph_dtype;
 
 /* ------------------------------------------------------------------------------------------------------------ */

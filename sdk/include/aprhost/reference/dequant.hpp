@@ -23,12 +23,13 @@ namespace aprhost::ref {
 // ---------------------------------------------------------------------------------------------------------------
 
 // True for the dtypes this header can dequantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K,
-// Q8_K.
+// Q8_K, and the APR-native APR_Q4 / APR_Q8.
 inline bool dtype_supported(uint32_t dtype) {
     switch (dtype) {
         case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16:
         case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
         case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K:
+        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
             return true;
         default:
             return false;
@@ -40,6 +41,7 @@ inline size_t block_elems(uint32_t dtype) {
     switch (dtype) {
         case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16: return 1;
         case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
+        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
             return 32;
         case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K: return QK_K;
         default: return 0;
@@ -60,6 +62,8 @@ inline size_t block_bytes(uint32_t dtype) {
         case APH_DTYPE_Q5_K: return sizeof(block_q5_K);
         case APH_DTYPE_Q6_K: return sizeof(block_q6_K);
         case APH_DTYPE_Q8_K: return sizeof(block_q8_K);
+        case APH_DTYPE_APR_Q4: return sizeof(block_apr_q4);
+        case APH_DTYPE_APR_Q8: return sizeof(block_apr_q8);
         default: return 0;
     }
 }
@@ -292,6 +296,29 @@ inline void dequantize_row_q8_K(const void* src, float* dst, int64_t n) {
     }
 }
 
+// APR_Q4: element 2j = d·(lo(qs[j]) − 8), element 2j+1 = d·(hi(qs[j]) − 8) (pairs, unlike Q4_0's halves).
+inline void dequantize_row_apr_q4(const void* src, float* dst, int64_t n) {
+    const int64_t nb = detail::checked_blocks(n, QK_APR, "apr_q4");
+    for (int64_t b = 0; b < nb; ++b) {
+        const auto blk = detail::load_block<block_apr_q4>(src, b);
+        const float d = fp16_to_fp32(blk.d);
+        float* y = dst + b * QK_APR;
+        for (int j = 0; j < QK_APR / 2; ++j) {
+            y[2 * j] = static_cast<float>(static_cast<int>(blk.qs[j] & 0x0F) - 8) * d;
+            y[2 * j + 1] = static_cast<float>(static_cast<int>(blk.qs[j] >> 4) - 8) * d;
+        }
+    }
+}
+
+// APR_Q8: element i = d·qs[i] with an f32 d.
+inline void dequantize_row_apr_q8(const void* src, float* dst, int64_t n) {
+    const int64_t nb = detail::checked_blocks(n, QK_APR, "apr_q8");
+    for (int64_t b = 0; b < nb; ++b) {
+        const auto blk = detail::load_block<block_apr_q8>(src, b);
+        for (int i = 0; i < QK_APR; ++i) dst[b * QK_APR + i] = blk.d * static_cast<float>(blk.qs[i]);
+    }
+}
+
 // Dequantize n elements (one row or several consecutive rows) of dtype (an aph_dtype id, as read from a tensor)
 // from src into dst[n]. Throws std::invalid_argument for an unsupported dtype or n not a whole number of blocks.
 inline void dequantize_row(uint32_t dtype, const void* src, float* dst, int64_t n) {
@@ -308,6 +335,8 @@ inline void dequantize_row(uint32_t dtype, const void* src, float* dst, int64_t 
         case APH_DTYPE_Q5_K: dequantize_row_q5_K(src, dst, n); return;
         case APH_DTYPE_Q6_K: dequantize_row_q6_K(src, dst, n); return;
         case APH_DTYPE_Q8_K: dequantize_row_q8_K(src, dst, n); return;
+        case APH_DTYPE_APR_Q4: dequantize_row_apr_q4(src, dst, n); return;
+        case APH_DTYPE_APR_Q8: dequantize_row_apr_q8(src, dst, n); return;
         default: break;
     }
     throw std::invalid_argument("dequantize: unsupported dtype " + std::to_string(dtype));

@@ -100,6 +100,21 @@ struct block_q8_K {
     int16_t bsums[QK_K / 16];
 };
 
+// APR-native 4-bit (aph dtype 128): x = (nibble − 8)·d; byte j: element 2j low nibble, element 2j+1 high nibble.
+constexpr int QK_APR = 32;
+struct block_apr_q4 {
+    uint16_t d;
+    uint8_t qs[QK_APR / 2];
+};
+
+// APR-native 8-bit (aph dtype 129) as the ABI sees it: x = d·qs[i] (d repeated per block by the APR loader).
+struct block_apr_q8 {
+    float d;
+    int8_t qs[QK_APR];
+};
+
+static_assert(sizeof(block_apr_q4) == 18, "block_apr_q4 layout");
+static_assert(sizeof(block_apr_q8) == 36, "block_apr_q8 layout");
 static_assert(sizeof(block_q4_0) == 18, "block_q4_0 must match ggml");
 static_assert(sizeof(block_q4_1) == 20, "block_q4_1 must match ggml");
 static_assert(sizeof(block_q5_0) == 22, "block_q5_0 must match ggml");

@@ -320,6 +320,36 @@ inline void quantize_row_q8_K(const float* x, void* dst, int64_t n) {
     }
 }
 
+// APR_Q4: d = −(signed absmax)/8 as for Q4_0; q = nearest(x/d) + 8 clamped to 0..15; pairs packed per byte.
+inline void quantize_row_apr_q4(const float* x, void* dst, int64_t n) {
+    const int64_t nb = detail::checked_blocks_q(n, QK_APR, "apr_q4");
+    for (int64_t b = 0; b < nb; ++b) {
+        const float* xb = x + b * QK_APR;
+        block_apr_q4 blk{};
+        blk.d = fp32_to_fp16(-detail::signed_absmax(xb, QK_APR) / 8.0f);
+        const float id = detail::inverse_or_zero(fp16_to_fp32(blk.d));
+        for (int j = 0; j < QK_APR / 2; ++j) {
+            const int lo = detail::nearest_clamped(xb[2 * j] * id + 8.0f, 0, 15);
+            const int hi = detail::nearest_clamped(xb[2 * j + 1] * id + 8.0f, 0, 15);
+            blk.qs[j] = static_cast<uint8_t>(lo | (hi << 4));
+        }
+        detail::store_block(dst, b, blk);
+    }
+}
+
+// APR_Q8: per block d = amax/127 (f32), q = nearest(x/d) in −127..127.
+inline void quantize_row_apr_q8(const float* x, void* dst, int64_t n) {
+    const int64_t nb = detail::checked_blocks_q(n, QK_APR, "apr_q8");
+    for (int64_t b = 0; b < nb; ++b) {
+        const float* xb = x + b * QK_APR;
+        block_apr_q8 blk{};
+        blk.d = detail::absmax(xb, QK_APR) / 127.0f;
+        const float id = detail::inverse_or_zero(blk.d);
+        for (int i = 0; i < QK_APR; ++i) blk.qs[i] = static_cast<int8_t>(detail::nearest_clamped(xb[i] * id, -127, 127));
+        detail::store_block(dst, b, blk);
+    }
+}
+
 // True for the dtypes quantize_row() can write (the same set dequantize_row() reads).
 inline bool quantize_supported(uint32_t dtype) { return dtype_supported(dtype); }
 
@@ -342,6 +372,8 @@ inline void quantize_row(uint32_t dtype, const float* x, void* dst, int64_t n) {
         case APH_DTYPE_Q5_K: quantize_row_q5_K(x, dst, n); return;
         case APH_DTYPE_Q6_K: quantize_row_q6_K(x, dst, n); return;
         case APH_DTYPE_Q8_K: quantize_row_q8_K(x, dst, n); return;
+        case APH_DTYPE_APR_Q4: quantize_row_apr_q4(x, dst, n); return;
+        case APH_DTYPE_APR_Q8: quantize_row_apr_q8(x, dst, n); return;
         default: break;
     }
     throw std::invalid_argument("quantize: unsupported dtype " + std::to_string(dtype));
