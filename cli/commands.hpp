@@ -17,5 +17,7 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g);
 Runner add_logits_command(CLI::App& app, const GlobalOptions& g);
 Runner add_synth_command(CLI::App& app, const GlobalOptions& g);
 Runner add_membw_command(CLI::App& app, const GlobalOptions& g);
+Runner add_convert_command(CLI::App& app, const GlobalOptions& g);
+Runner add_conformance_command(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace aprhost::cli

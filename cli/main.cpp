@@ -41,6 +41,8 @@ int main(int argc, char** argv) {
     add(cli::add_logits_command(app, g));
     add(cli::add_synth_command(app, g));
     add(cli::add_membw_command(app, g));
+    add(cli::add_convert_command(app, g));
+    add(cli::add_conformance_command(app, g));
 
     try {
         app.parse(argc, argv);

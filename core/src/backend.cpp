@@ -65,7 +65,9 @@ std::string BackendContext::unsupported_reason(const aph_graph& graph, uint32_t 
     aph_error err{};
     aph_status st = plugin_->backend().supports(ctx_, &graph, node, &err);
     if (st == APH_OK) return "";
-    return err.message[0] ? err.message : "unsupported (status " + std::to_string(st) + ")";
+    // Only UNSUPPORTED means "cannot run this node"; any other status is the plugin failing.
+    if (st != APH_STATUS_UNSUPPORTED) fail(st, err, "supports");
+    return err.message[0] ? err.message : "unsupported (no reason given)";
 }
 
 void BackendContext::compute(const aph_graph& graph) {

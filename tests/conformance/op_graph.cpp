@@ -1,0 +1,184 @@
+#include "op_graph.hpp"
+
+#include <aprhost/core/error.hpp>
+#include <aprhost/core/step_graph.hpp>
+#include <aprhost/reference/dequant.hpp>
+#include <aprhost/reference/quantize.hpp>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace aprhost::conformance {
+
+size_t dtype_row_bytes(uint32_t dtype, int64_t n) {
+    if (dtype == APH_DTYPE_I32) return size_t(n) * 4;
+    return ref::row_bytes(dtype, n);
+}
+
+const char* dtype_label(uint32_t dtype) {
+    switch (dtype) {
+        case APH_DTYPE_F32: return "f32";
+        case APH_DTYPE_F16: return "f16";
+        case APH_DTYPE_BF16: return "bf16";
+        case APH_DTYPE_Q4_0: return "q4_0";
+        case APH_DTYPE_Q4_1: return "q4_1";
+        case APH_DTYPE_Q5_0: return "q5_0";
+        case APH_DTYPE_Q5_1: return "q5_1";
+        case APH_DTYPE_Q8_0: return "q8_0";
+        case APH_DTYPE_Q4_K: return "q4_K";
+        case APH_DTYPE_Q5_K: return "q5_K";
+        case APH_DTYPE_Q6_K: return "q6_K";
+        case APH_DTYPE_APR_Q4: return "apr_q4";
+        case APH_DTYPE_APR_Q8: return "apr_q8";
+        case APH_DTYPE_I32: return "i32";
+        default: return "?";
+    }
+}
+
+int OpGraph::add(uint32_t dtype, std::initializer_list<int64_t> ne_list, const void* data) {
+    aph_tensor t{};
+    t.dtype = dtype;
+    t.n_dims = uint32_t(ne_list.size());
+    int i = 0;
+    for (int64_t v : ne_list) t.ne[i++] = v;
+    for (; i < APH_MAX_DIMS; ++i) t.ne[i] = 1;
+    const size_t rb = dtype_row_bytes(dtype, t.ne[0]);
+    if (rb == 0) throw core::Error(core::ErrorKind::USAGE, "conformance: bad tensor shape for " + std::string(dtype_label(dtype)));
+    t.nb[0] = dtype == APH_DTYPE_I32 ? 4 : int64_t(ref::block_bytes(dtype));
+    t.nb[1] = int64_t(rb);
+    t.nb[2] = t.nb[1] * t.ne[1];
+    t.nb[3] = t.nb[2] * t.ne[2];
+    const uint64_t payload = uint64_t(t.nb[3] * t.ne[3]);
+    auto buf = ctx_->alloc(kGuard + payload + kGuard, "conformance tensor");
+    t.buffer = buf->handle();
+    t.offset = kGuard;
+    tensors_.push_back(t);
+    buffers_.push_back(std::move(buf));
+    payload_.push_back(payload);
+    const int idx = int(tensors_.size()) - 1;
+    set(idx, data);
+    return idx;
+}
+
+void OpGraph::set(int t, const void* data) {
+    const uint64_t payload = payload_[size_t(t)];
+    std::vector<uint8_t> img(kGuard + payload + kGuard, kSentinel);
+    if (data) std::memcpy(img.data() + kGuard, data, payload);
+    else std::memset(img.data() + kGuard, 0, payload);
+    buffers_[size_t(t)]->upload(0, img.data(), img.size());
+}
+
+void OpGraph::node(aph_op op, std::initializer_list<int32_t> srcs, int32_t dst, std::initializer_list<int32_t> iparams,
+                   std::initializer_list<float> fparams) {
+    aph_node n{};
+    n.op = op;
+    for (auto& s : n.src) s = -1;
+    int i = 0;
+    for (int32_t s : srcs) n.src[i++] = s;
+    n.dst = dst;
+    i = 0;
+    for (int32_t v : iparams) n.iparams[i++] = v;
+    i = 0;
+    for (float v : fparams) n.fparams[i++] = v;
+    n.name = core::op_name(op);
+    nodes_.push_back(n);
+}
+
+aph_graph OpGraph::view() const {
+    aph_graph g{};
+    g.struct_size = sizeof(g);
+    g.n_tensors = uint32_t(tensors_.size());
+    g.tensors = tensors_.data();
+    g.n_nodes = uint32_t(nodes_.size());
+    g.nodes = nodes_.data();
+    return g;
+}
+
+std::string OpGraph::unsupported() const {
+    const aph_graph g = view();
+    for (uint32_t i = 0; i < g.n_nodes; ++i) {
+        std::string why = ctx_->unsupported_reason(g, i);
+        if (!why.empty()) return std::string("node ") + core::op_name(nodes_[i].op) + ": " + why;
+    }
+    return "";
+}
+
+void OpGraph::compute() {
+    const aph_graph g = view();
+    ctx_->compute(g);
+    ctx_->synchronize();
+}
+
+std::vector<uint8_t> OpGraph::bytes(int t) const {
+    std::vector<uint8_t> out(payload_[size_t(t)]);
+    buffers_[size_t(t)]->download(kGuard, out.data(), out.size());
+    return out;
+}
+
+std::vector<float> OpGraph::f32(int t) const {
+    const std::vector<uint8_t> b = bytes(t);
+    std::vector<float> v(b.size() / 4);
+    std::memcpy(v.data(), b.data(), v.size() * 4);
+    return v;
+}
+
+std::string OpGraph::sentinel_violation() const {
+    for (size_t t = 0; t < tensors_.size(); ++t) {
+        const uint64_t payload = payload_[t];
+        std::vector<uint8_t> img(kGuard + payload + kGuard);
+        buffers_[t]->download(0, img.data(), img.size());
+        for (uint64_t i = 0; i < kGuard; ++i)
+            if (img[i] != kSentinel)
+                return "tensor " + std::to_string(t) + ": guard byte " + std::to_string(kGuard - i) +
+                       " before the start was overwritten";
+        for (uint64_t i = 0; i < kGuard; ++i)
+            if (img[kGuard + payload + i] != kSentinel)
+                return "tensor " + std::to_string(t) + ": guard byte " + std::to_string(i) +
+                       " after the end was overwritten";
+    }
+    return "";
+}
+
+double nmse(const std::vector<float>& a, const std::vector<float>& b) {
+    if (a.size() != b.size()) return std::numeric_limits<double>::infinity();
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (!std::isfinite(a[i]) && std::isfinite(b[i])) return std::numeric_limits<double>::infinity();
+        const double d = double(a[i]) - double(b[i]);
+        num += d * d;
+        den += double(b[i]) * double(b[i]);
+    }
+    return den > 0 ? num / den : num;
+}
+
+std::string non_finite(const std::vector<float>& a, const std::vector<float>& ref) {
+    if (a.size() != ref.size()) return "output has " + std::to_string(a.size()) + " values, expected " + std::to_string(ref.size());
+    for (size_t i = 0; i < a.size(); ++i)
+        if (!std::isfinite(a[i]) && std::isfinite(ref[i]))
+            return std::string(std::isnan(a[i]) ? "NaN" : "Inf") + " at element " + std::to_string(i) +
+                   " (reference " + std::to_string(ref[i]) + ")";
+    return "";
+}
+
+std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> dist(0.0f, sigma);
+    std::vector<float> v(n);
+    for (auto& x : v) x = dist(rng);
+    return v;
+}
+
+std::vector<uint8_t> make_weights(uint32_t dtype, int64_t k, int64_t m, uint32_t seed) {
+    const size_t rb = dtype_row_bytes(dtype, k);
+    std::vector<uint8_t> w(rb * size_t(m));
+    const std::vector<float> x = randn(size_t(k * m), seed, 0.05f);
+    if (dtype == APH_DTYPE_F32) {
+        std::memcpy(w.data(), x.data(), w.size());
+        return w;
+    }
+    for (int64_t r = 0; r < m; ++r) ref::quantize_row(dtype, x.data() + r * k, w.data() + size_t(r) * rb, k);
+    return w;
+}
+
+}  // namespace aprhost::conformance
