@@ -12,6 +12,8 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
     app.add_option("--plugin", g.plugin_files, "Load this plugin file too (repeatable)");
     app.add_option("--backend-opt", g.backend_opts, "Backend plugin option key=value (repeatable)");
     app.add_option("--kv-opt", g.kv_opts, "KV plugin option key=value (repeatable)");
+    app.add_option("--format-opt", g.format_opts, "Format plugin option key=value (repeatable)");
+    app.add_flag("--no-verify", g.no_verify, "Skip file checksums (APR CRCs); structure is always validated");
     app.add_option("--kv-block-size", g.kv_block_size, "Tokens per KV block (paged)")->check(CLI::Range(1, 1 << 20));
     app.add_option("--kv-sinks", g.kv_sinks, "Attention-sink tokens kept forever (streaming)")->check(CLI::Range(0, 1 << 20));
     app.add_option("--kv-window", g.kv_window, "Sliding window of recent tokens (streaming)")->check(CLI::Range(1, 1 << 24));
@@ -47,6 +49,12 @@ std::shared_ptr<core::BackendContext> AppContext::create_backend() const {
 }
 
 std::shared_ptr<core::LoadedPlugin> AppContext::kv_plugin() const { return registry_->get(APH_PLUGIN_KV_CACHE, g_.kv); }
+
+std::map<std::string, std::string> AppContext::format_options() const {
+    auto opts = parse_key_values(g_.format_opts, "--format-opt");
+    if (g_.no_verify) opts["verify"] = "0";
+    return opts;
+}
 
 std::map<std::string, std::string> AppContext::kv_options() const {
     auto opts = parse_key_values(g_.kv_opts, "--kv-opt");

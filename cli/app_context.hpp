@@ -20,6 +20,8 @@ struct GlobalOptions {
     std::vector<std::string> plugin_files;
     std::vector<std::string> backend_opts;  // key=value, passed to the backend plugin
     std::vector<std::string> kv_opts;       // key=value, passed to the KV plugin
+    std::vector<std::string> format_opts;   // key=value, passed to the format plugin that opens the model
+    bool no_verify = false;                 // format option verify=0 (skip checksums, e.g. APR CRCs)
     int kv_block_size = 0;                  // > 0: KV option block_size (paged)
     int kv_sinks = -1;                      // >= 0: KV option sinks (streaming)
     int kv_window = 0;                      // > 0: KV option window (streaming)
@@ -39,6 +41,7 @@ public:
     std::shared_ptr<core::BackendContext> create_backend() const;
     std::shared_ptr<core::LoadedPlugin> kv_plugin() const;
     std::map<std::string, std::string> kv_options() const;
+    std::map<std::string, std::string> format_options() const;
 
 private:
     GlobalOptions g_;

@@ -74,7 +74,7 @@ Runner add_convert_command(CLI::App& app, const GlobalOptions& g) {
 
         AppContext ctx(g);
         const auto t0 = std::chrono::steady_clock::now();
-        auto in = core::ModelFile::open(ctx.registry(), o->input);
+        auto in = core::ModelFile::open(ctx.registry(), o->input, "", ctx.format_options());
         auto tensors = file_order(*in);
         auto progress = [&](uint64_t done, uint64_t total) { progress_bar(o->output, done, total); };
         if (to == "apr") {

@@ -28,7 +28,7 @@ Runner add_inspect_command(CLI::App& app, const GlobalOptions& g) {
     cmd->add_flag("--metadata", *metadata, "List every metadata key");
     return [&g, path, json, tensors, metadata]() {
         AppContext ctx(g);
-        auto file = core::ModelFile::open(ctx.registry(), *path);
+        auto file = core::ModelFile::open(ctx.registry(), *path, "", ctx.format_options());
         nlohmann::json out;
         out["path"] = *path;
         out["format"] = file->format_plugin().name;
@@ -83,7 +83,7 @@ Runner add_inspect_command(CLI::App& app, const GlobalOptions& g) {
         if (*metadata)
             for (auto& [k, v] : file->metadata().entries()) out["metadata"][k] = core::Metadata::describe(v, 80);
         if (*json) {
-            fmt::print("{}\n", out.dump(2));
+            fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
             return 0;
         }
         fmt::print("{}\n  container   {} ({})\n", *path, out["container"].get<std::string>(), human_bytes(file->file_size()));

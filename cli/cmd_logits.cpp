@@ -53,7 +53,7 @@ Runner add_logits_command(CLI::App& app, const GlobalOptions& g) {
     return [&g, o]() {
         AppContext ctx(g);
         auto backend = ctx.create_backend();
-        core::Model model(ctx.registry(), o->model, backend);
+        core::Model model(ctx.registry(), o->model, backend, ctx.format_options());
         std::vector<int32_t> ids;
         if (!o->tokens.empty()) ids = parse_token_list(o->tokens);
         else if (!o->prompt.empty())

@@ -40,7 +40,7 @@ Runner add_plugins_command(CLI::App& app, const GlobalOptions& g) {
             out["plugins"].push_back(j);
         }
         if (*json) {
-            fmt::print("{}\n", out.dump(2));
+            fmt::print("{}\n", out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
             return 0;
         }
         fmt::print("Plugin search path (in order):\n");

@@ -120,7 +120,7 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
         const auto t0 = clock::now();
         AppContext ctx(g);
         auto backend = ctx.create_backend();
-        core::Model model(ctx.registry(), o->model, backend);
+        core::Model model(ctx.registry(), o->model, backend, ctx.format_options());
         core::SessionOptions so;
         so.n_ctx = uint32_t(o->ctx) * uint32_t(o->parallel);
         so.n_seq = uint32_t(o->parallel);

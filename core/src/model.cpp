@@ -24,9 +24,10 @@ aph_tensor make_tensor(aph_dtype dtype, std::initializer_list<int64_t> ne, aph_b
     return t;
 }
 
-Model::Model(const PluginRegistry& registry, const std::string& path, std::shared_ptr<BackendContext> backend)
+Model::Model(const PluginRegistry& registry, const std::string& path, std::shared_ptr<BackendContext> backend,
+             const std::map<std::string, std::string>& format_options)
     : backend_(std::move(backend)) {
-    file_ = ModelFile::open(registry, path);
+    file_ = ModelFile::open(registry, path, "", format_options);
     desc_ = describe_model(*file_);
     tokenizer_ = Tokenizer::from_metadata(file_->metadata());
     chat_template_ = ChatTemplate::detect(file_->metadata().get_string("tokenizer.chat_template").value_or(""));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 namespace aprhost::core {
 
@@ -15,7 +16,8 @@ std::string TensorRef::shape_string() const {
 }
 
 std::unique_ptr<ModelFile> ModelFile::open(const PluginRegistry& registry, const std::string& path,
-                                           const std::string& format_name) {
+                                           const std::string& format_name,
+                                           const std::map<std::string, std::string>& format_options) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw Error(ErrorKind::BAD_INPUT, path + ": no such file");
     if (std::filesystem::is_directory(path, ec)) throw Error(ErrorKind::BAD_INPUT, path + ": is a directory");
@@ -49,10 +51,14 @@ std::unique_ptr<ModelFile> ModelFile::open(const PluginRegistry& registry, const
     m->path_ = path;
     m->file_size_ = std::filesystem::file_size(path, ec);
     aph_error err{};
-    aph_status st = chosen->format().open(host_services(), path.c_str(), nullptr, 0, &m->handle_, &err);
+    std::vector<aph_option> opts;
+    for (auto& [k, v] : format_options) opts.push_back({k.c_str(), v.c_str()});
+    aph_status st = chosen->format().open(host_services(), path.c_str(), opts.data(), opts.size(), &m->handle_, &err);
     if (st != APH_OK || !m->handle_) {
         m->handle_ = nullptr;
-        throw Error(st == APH_STATUS_INTERNAL ? ErrorKind::PLUGIN : ErrorKind::BAD_INPUT,
+        throw Error(st == APH_STATUS_INTERNAL ? ErrorKind::PLUGIN
+                    : st == APH_STATUS_INVALID_ARGUMENT ? ErrorKind::USAGE
+                                                        : ErrorKind::BAD_INPUT,
                     path + ": " + (err.message[0] ? err.message : "cannot open"));
     }
     const auto& vt = chosen->format();

@@ -68,7 +68,9 @@ public:
     static uint32_t probe(const uint8_t* head, size_t n) { return gguf_has_magic(head, n) ? 100 : 0; }
 
     GgufModel(const aph_host_services* host, const char* path, const sdk::Options& opts) : file_(path) {
-        opts.require_known({});
+        // "verify" is the host's generic checksum switch (--no-verify); GGUF has no checksums and its structural
+        // validation is never skipped, so the option is accepted and has no effect.
+        opts.require_known({"verify"});
         file_info_ = gguf_parse(file_.bytes());
         description_ = "GGUF v" + std::to_string(file_info_.version) + ", " +
                        std::to_string(file_info_.tensors.size()) + " tensors, alignment " +

@@ -18,7 +18,8 @@ namespace aprhost::core {
 class Model {
 public:
     // Opens the file, describes it, builds its tokenizer and puts the weights on the backend.
-    Model(const PluginRegistry& registry, const std::string& path, std::shared_ptr<BackendContext> backend);
+    Model(const PluginRegistry& registry, const std::string& path, std::shared_ptr<BackendContext> backend,
+          const std::map<std::string, std::string>& format_options = {});
 
     const ModelFile& file() const { return *file_; }
     const ModelDesc& desc() const { return desc_; }

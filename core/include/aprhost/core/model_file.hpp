@@ -31,8 +31,10 @@ class ModelFile {
 public:
     // Probes every loaded format plugin with the file's first bytes and opens it with the most confident one
     // (or the named one). Throws core::Error(BAD_INPUT) with the plugin's one-line reason.
+    // format_options go to the chosen format plugin (e.g. verify=0 skips APR checksums).
     static std::unique_ptr<ModelFile> open(const PluginRegistry& registry, const std::string& path,
-                                           const std::string& format_name = "");
+                                           const std::string& format_name = "",
+                                           const std::map<std::string, std::string>& format_options = {});
     ~ModelFile();
     ModelFile(const ModelFile&) = delete;
     ModelFile& operator=(const ModelFile&) = delete;
