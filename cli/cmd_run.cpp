@@ -178,7 +178,10 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
                 return true;
             },
             [&](int32_t id) { generated.push_back(id); });
-        if (!o->json) std::fputc('\n', stdout);
+        if (!o->json) {
+            std::fputc('\n', stdout);
+            std::fflush(stdout);  // the stats line on stderr must come after the text
+        }
 
         if (o->json) {
             nlohmann::json j = {{"model", o->model},
