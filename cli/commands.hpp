@@ -19,5 +19,7 @@ Runner add_synth_command(CLI::App& app, const GlobalOptions& g);
 Runner add_membw_command(CLI::App& app, const GlobalOptions& g);
 Runner add_convert_command(CLI::App& app, const GlobalOptions& g);
 Runner add_conformance_command(CLI::App& app, const GlobalOptions& g);
+Runner add_bench_command(CLI::App& app, const GlobalOptions& g); Runner add_eval_command(CLI::App& app, const GlobalOptions& g);
+Runner add_profile_command(CLI::App& app, const GlobalOptions& g); Runner add_compare_command(CLI::App& app, const GlobalOptions& g);
 
 }  // namespace aprhost::cli

@@ -43,6 +43,8 @@ int main(int argc, char** argv) {
     add(cli::add_membw_command(app, g));
     add(cli::add_convert_command(app, g));
     add(cli::add_conformance_command(app, g));
+    add(cli::add_bench_command(app, g)), add(cli::add_eval_command(app, g));  // measurement tools (bench, eval)
+    add(cli::add_profile_command(app, g)), add(cli::add_compare_command(app, g));  // profile, compare
 
     try {
         app.parse(argc, argv);

@@ -76,6 +76,17 @@ void BackendContext::compute(const aph_graph& graph) {
     if (st != APH_OK) fail(st, err, "graph_compute");
 }
 
+std::vector<uint64_t> BackendContext::compute_profiled(const aph_graph& graph) {
+    if (!can_profile())
+        throw Error(ErrorKind::PLUGIN, "backend '" + plugin_->display_name() +
+                                           "' cannot time graph nodes (no graph_profile slot; plugin ABI < 1.1)");
+    std::vector<uint64_t> ns(graph.n_nodes, 0);
+    aph_error err{};
+    aph_status st = plugin_->backend().graph_profile(ctx_, &graph, ns.data(), &err);
+    if (st != APH_OK) fail(st, err, "graph_profile");
+    return ns;
+}
+
 void BackendContext::synchronize() {
     aph_error err{};
     aph_status st = plugin_->backend().synchronize(ctx_, &err);

@@ -2,6 +2,7 @@
 #include <aprhost/core/session.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 
 namespace aprhost::core {
@@ -116,6 +117,7 @@ void Session::check_supported(const StepGraph& g, unsigned shape_class) {
 }
 
 void Session::run_step(const std::vector<Piece>& pieces) {
+    const auto step_t0 = std::chrono::steady_clock::now();
     // Reserve slots for every piece; roll all of them back if one does not fit.
     std::vector<std::vector<int32_t>> slots;
     std::vector<BlockTable> tables;
@@ -167,7 +169,18 @@ void Session::run_step(const std::vector<Piece>& pieces) {
         StepBuffers bufs{inputs_->handle(), activations_->handle()};
         build_transformer_step(graph_, model_, *kv_, layout, bufs, sp);
         check_supported(graph_, (n > 1 ? 1u : 0u) | (pieces.size() > 1 ? 2u : 0u));
-        model_.backend().compute(graph_.view());
+        if (profiling_) {
+            const auto t0 = std::chrono::steady_clock::now();
+            std::vector<uint64_t> ns = model_.backend().compute_profiled(graph_.view());
+            const auto t1 = std::chrono::steady_clock::now();
+            StepProfile prof = describe_step(graph_.view(), ns, inputs_->handle(), activations_->handle());
+            prof.n_tokens = n;
+            prof.graph_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count());
+            prof.step_ns = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - step_t0).count());
+            profiles_.push_back(std::move(prof));
+        } else {
+            model_.backend().compute(graph_.view());
+        }
         if (n_logits > 0) {
             size_t old = logits_.size();
             logits_.resize(old + size_t(n_logits) * V);
@@ -181,6 +194,9 @@ void Session::run_step(const std::vector<Piece>& pieces) {
         throw;
     }
     for (auto& p : pieces) n_past_[p.seq] += uint32_t(p.tokens.size());
+    if (profiling_ && !profiles_.empty())
+        profiles_.back().step_ns = uint64_t(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - step_t0).count());
 }
 
 }  // namespace aprhost::core

@@ -22,7 +22,7 @@ static_assert(offsetof(aph_plugin_desc, variant) == 24);
 static_assert(offsetof(aph_plugin_desc, version) == 32);
 static_assert(offsetof(aph_plugin_desc, description) == 40);
 static_assert(offsetof(aph_plugin_desc, vtable) == 48);
-static_assert(sizeof(aph_backend_vtable) == 112);
+static_assert(sizeof(aph_backend_vtable) == 120);
 static_assert(offsetof(aph_backend_vtable, struct_size) == 0);
 static_assert(offsetof(aph_backend_vtable, create) == 8);
 static_assert(offsetof(aph_backend_vtable, destroy) == 16);
@@ -37,6 +37,7 @@ static_assert(offsetof(aph_backend_vtable, supports) == 80);
 static_assert(offsetof(aph_backend_vtable, graph_compute) == 88);
 static_assert(offsetof(aph_backend_vtable, synchronize) == 96);
 static_assert(offsetof(aph_backend_vtable, stats) == 104);
+static_assert(offsetof(aph_backend_vtable, graph_profile) == 112);  // ABI 1.1
 static_assert(sizeof(aph_format_vtable) == 72);
 static_assert(offsetof(aph_format_vtable, struct_size) == 0);
 static_assert(offsetof(aph_format_vtable, probe) == 8);

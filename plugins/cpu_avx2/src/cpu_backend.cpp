@@ -6,6 +6,7 @@
 #include <cpuid.h>
 #endif
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -141,7 +142,12 @@ void* CpuBackend::buffer_map(aph_buffer_t buf) { return checked(buf, "buffer_map
 
 std::string CpuBackend::unsupported_reason(const aph_graph& g, uint32_t node) { return op_unsupported_reason(g, node); }
 
-void CpuBackend::graph_compute(const aph_graph& g) {
+void CpuBackend::graph_profile(const aph_graph& g, uint64_t* node_ns) {
+    if (g.n_nodes && !node_ns) throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, "graph_profile: node_ns is NULL");
+    run_graph(g, node_ns);
+}
+
+void CpuBackend::run_graph(const aph_graph& g, uint64_t* node_ns) {
     if (g.n_nodes && (!g.nodes || !g.tensors)) throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, "graph without nodes or tensors");
     for (uint32_t i = 0; i < g.n_nodes; ++i) {
         const aph_node& node = g.nodes[i];
@@ -152,6 +158,8 @@ void CpuBackend::graph_compute(const aph_graph& g) {
         for (int s = 0; s < APH_MAX_SRC; ++s)
             if (node.src[s] >= 0) checked(g.tensors[node.src[s]].buffer, "graph_compute");
         checked(g.tensors[node.dst].buffer, "graph_compute");
+        // The clock brackets only the kernel (the ops run synchronously on the pool), not the checks above.
+        const auto t0 = node_ns ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
         try {
             op_check_bounds(g, node);
             switch (node.op) {
@@ -171,6 +179,8 @@ void CpuBackend::graph_compute(const aph_graph& g) {
         } catch (const sdk::Error& e) {
             throw sdk::Error(e.status(), where() + ": " + e.what());
         }
+        if (node_ns)
+            node_ns[i] = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
         ++nodes_computed_;
     }
     ++graphs_computed_;

@@ -13,6 +13,7 @@
 // Buffers: buffer_alloc gives 64-byte aligned host memory (owned); buffer_import_host wraps caller memory, e.g. the
 // mmap'ed weights, without a copy (never freed by us). buffer_map returns the host pointer of either kind.
 // graph_compute runs the nodes in order before it returns, so synchronize() has nothing to wait for.
+// graph_profile (ABI 1.1) is the same with a steady_clock reading around each node.
 #pragma once
 
 #include "ops.hpp"
@@ -52,7 +53,9 @@ public:
     void* buffer_map(aph_buffer_t buf);
     aph_buffer_t buffer_import_host(const void* ptr, uint64_t size);
     std::string unsupported_reason(const aph_graph& g, uint32_t node);
-    void graph_compute(const aph_graph& g);
+    void graph_compute(const aph_graph& g) { run_graph(g, nullptr); }
+    // graph_compute with the wall time of each node (steady_clock around the node, all threads done).
+    void graph_profile(const aph_graph& g, uint64_t* node_ns);
     void synchronize() {}
     aph_backend_stats stats();
 
@@ -61,6 +64,7 @@ public:
     int threads() const { return env_->pool.size(); }
 
 private:
+    void run_graph(const aph_graph& g, uint64_t* node_ns);
     CpuBuffer* checked(aph_buffer_t buf, const char* what) const;
     void check_range(const CpuBuffer* b, uint64_t offset, uint64_t size, const char* what) const;
 

@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define APH_ABI_MAJOR 1
-#define APH_ABI_MINOR 0
+#define APH_ABI_MINOR 1
 
 /* Name of the one symbol every plugin exports: `const aph_plugin_desc* aprhost_plugin_entry(void)`. */
 #define APH_ENTRY_SYMBOL "aprhost_plugin_entry"
@@ -274,6 +274,11 @@ typedef struct aph_backend_vtable {
     aph_status (*synchronize)(void* ctx, aph_error* err);
     /* OPTIONAL (NULL = zeros). Counters of this context. */
     void (*stats)(void* ctx, aph_backend_stats* out);
+    /* OPTIONAL (NULL = per-node timing unavailable; added in ABI 1.1). Computes the graph exactly like
+     * graph_compute and returns only when it has finished, writing the wall time of each node in nanoseconds
+     * to node_ns[0 .. n_nodes-1] as measured by the device (CPU: a clock around each node; GPU: events).
+     * Slower than graph_compute; meant for profilers. */
+    aph_status (*graph_profile)(void* ctx, const aph_graph* graph, uint64_t* node_ns, aph_error* err);
 } aph_backend_vtable;
 
 /* ============================================================================================================ */

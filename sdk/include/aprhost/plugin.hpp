@@ -129,6 +129,7 @@ T* self_as(void* p) noexcept {
 //   void graph_compute(const aph_graph&);                void synchronize()
 // optional: void* buffer_map(aph_buffer_t); aph_buffer_t buffer_import_host(const void*, uint64_t);
 //           aph_backend_stats stats(); static uint32_t score(std::string& reason)
+//           void graph_profile(const aph_graph&, uint64_t* node_ns)   // graph_compute + per-node wall ns
 // ------------------------------------------------------------------------------------------------------------
 template <class T>
 const aph_backend_vtable* backend_vtable_for() {
@@ -201,6 +202,11 @@ const aph_backend_vtable* backend_vtable_for() {
                     *out = aph_backend_stats{};
                 }
                 out->struct_size = sizeof(aph_backend_stats);
+            };
+        }
+        if constexpr (requires(T t, const aph_graph& g, uint64_t* ns) { t.graph_profile(g, ns); }) {
+            v.graph_profile = [](void* ctx, const aph_graph* g, uint64_t* ns, aph_error* err) noexcept {
+                return guard(err, [&] { self_as<T>(ctx)->graph_profile(*g, ns); });
             };
         }
         return v;

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace aprhost::core {
 
@@ -54,6 +55,10 @@ public:
     // "" when supported, else the backend's reason.
     std::string unsupported_reason(const aph_graph& graph, uint32_t node) const;
     void compute(const aph_graph& graph);
+    // Computes the graph to completion and returns each node's wall time in ns as the backend measured it.
+    // Throws core::Error(PLUGIN) when the backend has no graph_profile slot (see can_profile).
+    std::vector<uint64_t> compute_profiled(const aph_graph& graph);
+    bool can_profile() const { return plugin_->backend().graph_profile != nullptr; }
     void synchronize();
     aph_backend_stats stats() const;
 

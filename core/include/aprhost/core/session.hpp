@@ -6,6 +6,7 @@
 #include <aprhost/core/kv_cache.hpp>
 #include <aprhost/core/model.hpp>
 #include <aprhost/core/step_graph.hpp>
+#include <aprhost/core/step_profile.hpp>
 #include <aprhost/core/transformer_graph.hpp>
 
 #include <map>
@@ -57,6 +58,13 @@ public:
     const KvCache& kv() const { return *kv_; }
     const SessionOptions& options() const { return options_; }
 
+    // Profiling mode: every step runs through the backend's graph_profile (throws core::Error(PLUGIN) at the next
+    // forward when the backend has none) and its per-node times and cost model are appended to profiles().
+    void set_profiling(bool on) { profiling_ = on; }
+    bool profiling() const { return profiling_; }
+    const std::vector<StepProfile>& profiles() const { return profiles_; }
+    void clear_profiles() { profiles_.clear(); }
+
 private:
     struct Piece {
         uint32_t seq;
@@ -76,7 +84,9 @@ private:
     std::vector<float> logits_;
     std::vector<int32_t> staging_;
     std::vector<uint32_t> n_past_;
-    unsigned checked_shapes_ = 0;  // bit per shape class already checked with the backend's supports()
+    unsigned checked_shapes_ = 0;
+    bool profiling_ = false;
+    std::vector<StepProfile> profiles_;  // bit per shape class already checked with the backend's supports()
 };
 
 }  // namespace aprhost::core
