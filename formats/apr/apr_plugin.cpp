@@ -9,6 +9,7 @@
 #include "apr_metadata.h"
 #include "apr_parser.h"
 
+#include <aprhost/mapped_file.hpp>
 #include <aprhost/plugin.hpp>
 #include <aprhost/reference/quant_blocks.hpp>
 
@@ -31,49 +32,7 @@ using sdk::Error;
 [[noreturn]] void fail(const std::string& msg) { throw Error(APH_STATUS_BAD_FORMAT, "APR: " + msg); }
 std::string num(uint64_t v) { return std::to_string(v); }
 
-std::string io_error(const std::string& what, const char* path, int err) {
-    return "APR: cannot " + what + " '" + std::string(path) + "': " + std::strerror(err);
-}
-
-// A read-only, private mapping of a whole file. Unmapped on destruction.
-class MappedFile {
-public:
-    explicit MappedFile(const char* path) {
-        if (!path || !*path) throw Error(APH_STATUS_INVALID_ARGUMENT, "APR: empty path");
-        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw Error(APH_STATUS_IO, io_error("open", path, errno));
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) {
-            int e = errno;
-            ::close(fd);
-            throw Error(APH_STATUS_IO, io_error("stat", path, e));
-        }
-        if (!S_ISREG(st.st_mode)) {
-            ::close(fd);
-            throw Error(APH_STATUS_IO, "APR: '" + std::string(path) + "' is not a regular file");
-        }
-        size_ = static_cast<size_t>(st.st_size);
-        if (size_ == 0) {
-            ::close(fd);
-            throw Error(APH_STATUS_BAD_FORMAT, "APR: '" + std::string(path) + "' is empty");
-        }
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        int e = errno;
-        ::close(fd);
-        if (p == MAP_FAILED) throw Error(APH_STATUS_IO, io_error("mmap", path, e));
-        data_ = static_cast<const uint8_t*>(p);
-    }
-    ~MappedFile() {
-        if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-    }
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-    std::span<const uint8_t> bytes() const { return {data_, size_}; }
-
-private:
-    const uint8_t* data_ = nullptr;
-    size_t size_ = 0;
-};
+using sdk::MappedFile;
 
 struct DtypeRow {
     uint32_t id;
@@ -112,7 +71,7 @@ class AprModel {
 public:
     static uint32_t probe(const uint8_t* head, size_t n) { return apr_has_magic(head, n) ? 100 : 0; }
 
-    AprModel(const aph_host_services* host, const char* path, const sdk::Options& opts) : file_(path) {
+    AprModel(const aph_host_services* host, const char* path, const sdk::Options& opts) : file_(path, "APR") {
         opts.require_known({"verify"});
         const std::string v = opts.get("verify", "1");
         if (v != "0" && v != "1") throw Error(APH_STATUS_INVALID_ARGUMENT, "APR: option verify must be 0 or 1");

@@ -2,6 +2,7 @@
 // tensor tables as views into the mapping. Nothing is copied except the per-string-array aph_string tables.
 #include "gguf_parser.h"
 
+#include <aprhost/mapped_file.hpp>
 #include <aprhost/plugin.hpp>
 
 #include <cerrno>
@@ -18,56 +19,13 @@ namespace {
 
 using sdk::Error;
 
-std::string io_error(const std::string& what, const char* path, int err) {
-    return "GGUF: cannot " + what + " '" + std::string(path) + "': " + std::strerror(err);
-}
-
-// A read-only, private mapping of a whole file. Unmapped on destruction.
-class MappedFile {
-public:
-    explicit MappedFile(const char* path) {
-        if (!path || !*path) throw Error(APH_STATUS_INVALID_ARGUMENT, "GGUF: empty path");
-        int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0) throw Error(APH_STATUS_IO, io_error("open", path, errno));
-        struct stat st {};
-        if (::fstat(fd, &st) != 0) {
-            int e = errno;
-            ::close(fd);
-            throw Error(APH_STATUS_IO, io_error("stat", path, e));
-        }
-        if (!S_ISREG(st.st_mode)) {
-            ::close(fd);
-            throw Error(APH_STATUS_IO, "GGUF: '" + std::string(path) + "' is not a regular file");
-        }
-        size_ = static_cast<size_t>(st.st_size);
-        if (size_ == 0) {
-            ::close(fd);
-            throw Error(APH_STATUS_BAD_FORMAT, "GGUF: '" + std::string(path) + "' is empty");
-        }
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
-        int e = errno;
-        ::close(fd);  // the mapping keeps the file alive
-        if (p == MAP_FAILED) throw Error(APH_STATUS_IO, io_error("mmap", path, e));
-        data_ = static_cast<const uint8_t*>(p);
-    }
-    ~MappedFile() {
-        if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-    }
-    MappedFile(const MappedFile&) = delete;
-    MappedFile& operator=(const MappedFile&) = delete;
-
-    std::span<const uint8_t> bytes() const { return {data_, size_}; }
-
-private:
-    const uint8_t* data_ = nullptr;
-    size_t size_ = 0;
-};
+using sdk::MappedFile;
 
 class GgufModel {
 public:
     static uint32_t probe(const uint8_t* head, size_t n) { return gguf_has_magic(head, n) ? 100 : 0; }
 
-    GgufModel(const aph_host_services* host, const char* path, const sdk::Options& opts) : file_(path) {
+    GgufModel(const aph_host_services* host, const char* path, const sdk::Options& opts) : file_(path, "GGUF") {
         // "verify" is the host's generic checksum switch (--no-verify); GGUF has no checksums and its structural
         // validation is never skipped, so the option is accepted and has no effect.
         opts.require_known({"verify"});
