@@ -54,6 +54,23 @@ std::vector<int32_t> KvCache::append(uint32_t seq, uint32_t n) {
     return slots;
 }
 
+std::vector<int32_t> KvCache::append_tokens(uint32_t seq, std::span<const int32_t> ids, uint32_t& n_cached) {
+    std::vector<int32_t> slots(ids.size());
+    aph_error err{};
+    n_cached = 0;
+    aph_status st = plugin_->kv().seq_append_tokens(kv_, seq, ids.data(), uint32_t(ids.size()), slots.data(),
+                                                    &n_cached, &err);
+    if (st != APH_OK) fail(st, err, "append_tokens");
+    if (n_cached >= ids.size() && !ids.empty())
+        throw Error(ErrorKind::PLUGIN, "kv plugin '" + plugin_->name + "' cached every token (the last must be computed)");
+    slots.resize(ids.size() - n_cached);
+    for (auto s : slots)
+        if (s < 0 || uint64_t(s) >= slots_)
+            throw Error(ErrorKind::PLUGIN, "kv plugin '" + plugin_->name + "' returned slot " + std::to_string(s) +
+                                               " outside [0, " + std::to_string(slots_) + ")");
+    return slots;
+}
+
 BlockTable KvCache::block_table(uint32_t seq) const {
     BlockTable bt;
     bt.blocks.resize(16);

@@ -116,17 +116,33 @@ void Session::check_supported(const StepGraph& g, unsigned shape_class) {
     checked_shapes_ |= 1u << shape_class;
 }
 
-void Session::run_step(const std::vector<Piece>& pieces) {
+void Session::run_step(std::vector<Piece> pieces) {
     const auto step_t0 = std::chrono::steady_clock::now();
     // Reserve slots for every piece; roll all of them back if one does not fit.
     std::vector<std::vector<int32_t>> slots;
     std::vector<BlockTable> tables;
+    std::vector<uint32_t> past_before;
+    for (auto& p : pieces) past_before.push_back(n_past_[p.seq]);
     auto roll_back = [&] {
-        for (size_t i = 0; i < slots.size(); ++i)
-            if (kv_->plugin().kv().seq_truncate) kv_->truncate(pieces[i].seq, n_past_[pieces[i].seq]);
+        for (size_t i = 0; i < slots.size(); ++i) {
+            if (kv_->plugin().kv().seq_truncate) kv_->truncate(pieces[i].seq, past_before[i]);
+            n_past_[pieces[i].seq] = past_before[i];
+        }
     };
     try {
-        for (auto& p : pieces) slots.push_back(kv_->append(p.seq, uint32_t(p.tokens.size())));
+        for (auto& p : pieces) {
+            // The start of a sequence may come from the manager's prefix cache: only the rest is computed (not
+            // when every token's logits are wanted).
+            if (n_past_[p.seq] == 0 && p.n_logits <= 1 && kv_->can_prefix_cache()) {
+                uint32_t cached = 0;
+                slots.push_back(kv_->append_tokens(p.seq, p.tokens, cached));
+                p.tokens = p.tokens.subspan(cached);
+                n_past_[p.seq] = cached;
+                prefix_cached_ += cached;
+                continue;
+            }
+            slots.push_back(kv_->append(p.seq, uint32_t(p.tokens.size())));
+        }
         for (auto& p : pieces) tables.push_back(kv_->block_table(p.seq));
     } catch (...) {
         roll_back();

@@ -1,5 +1,6 @@
 #include "paged_kv.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <limits>
 #include <string>
@@ -13,7 +14,10 @@ std::string str(uint64_t v) { return std::to_string(v); }
 } // namespace
 
 PagedKv::PagedKv(const aph_host_services* /*host*/, const aph_kv_config& cfg, const sdk::Options& opts) {
-    opts.require_known({"block_size", "alloc_order"});
+    opts.require_known({"block_size", "alloc_order", "prefix_cache"});
+    const long long pc = opts.get_int("prefix_cache", 1);
+    if (pc != 0 && pc != 1) throw Error(APH_STATUS_INVALID_ARGUMENT, "prefix_cache must be 0 or 1");
+    prefix_cache_ = pc == 1;
     if (cfg.struct_size < offsetof(aph_kv_config, max_sequences) + sizeof(cfg.max_sequences))
         throw Error(APH_STATUS_INVALID_ARGUMENT,
                     "kv config struct_size " + str(cfg.struct_size) + " is smaller than ABI 1.0's");
@@ -83,8 +87,10 @@ void PagedKv::seq_append(uint32_t seq, uint32_t n, int32_t* out_slots) {
     if (room > 0 && refcount_[size_t(it->second.blocks.back())] != 1)
         throw Error(APH_STATUS_INTERNAL, "paged KV: sequence " + str(seq) + " would write into a shared block");
     const uint64_t need = n > room ? (uint64_t(n) - room + block_size_ - 1) / block_size_ : 0;
-    // Check before touching anything: a failed append leaves the cache exactly as it was.
-    if (need > free_.size()) throw_exhausted(seq, n, need);
+    // Check before touching anything: a failed append leaves the cache exactly as it was (cache-only blocks may
+    // be evicted to make room, which no sequence can observe).
+    if (need > free_.size() + evictable()) throw_exhausted(seq, n, need);
+    make_free(need);
     if (uint64_t(used) + n > std::numeric_limits<uint32_t>::max())
         throw Error(APH_STATUS_INVALID_ARGUMENT, "sequence " + str(seq) + " would exceed 2^32 entries");
 
@@ -148,6 +154,8 @@ void PagedKv::seq_truncate(uint32_t seq, uint32_t n) {
                         str(refcount_[size_t(s.blocks[keep - 1])] - 1) +
                         " other sequence(s) and would be left partly filled (copy-on-write needs a host copy); "
                         "truncate to a multiple of " + str(block_size_) + " instead");
+    // A rollback drops blocks whose K/V may never have been computed: forget them in the prefix cache.
+    for (size_t i = keep; i < s.blocks.size(); ++i) uncache(s.blocks[i]);
     release_tail(s, keep);
     s.n = n;
     if (n == 0) seqs_.erase(it);
@@ -174,8 +182,102 @@ aph_kv_stats PagedKv::stats() const {
         partial_fill += s.n % block_size_;
     }
     st.slots_used = (st.blocks_used - partial) * block_size_ + partial_fill;
-    st.evictions = 0;
+    st.evictions = evictions_;
     return st;
+}
+
+namespace {
+// FNV-1a over the block's ids, seeded with the parent's hash: equal hashes mean equal prefixes (up to collisions,
+// which the stored ids rule out on a hit).
+uint64_t chain_hash(uint64_t parent, const int32_t* ids, uint32_t n) {
+    uint64_t h = parent ^ 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; i < n; ++i) {
+        uint32_t v = static_cast<uint32_t>(ids[i]);
+        for (int b = 0; b < 4; ++b) h = (h ^ ((v >> (8 * b)) & 0xff)) * 0x100000001b3ull;
+    }
+    return h == 0 ? 1 : h;
+}
+}  // namespace
+
+uint64_t PagedKv::evictable() const {
+    uint64_t n = 0;
+    for (const auto& [b, h] : cached_block_) n += refcount_[size_t(b)] == 1;
+    return n;
+}
+
+void PagedKv::uncache(int32_t block) {
+    auto it = cached_block_.find(block);
+    if (it == cached_block_.end()) return;
+    cache_.erase(it->second);
+    cached_block_.erase(it);
+    release_block(block);  // the cache's reference
+}
+
+bool PagedKv::make_free(uint64_t need) {
+    while (free_.size() < need) {
+        // Least recently used block that only the cache holds.
+        const CacheEntry* victim = nullptr;
+        for (const auto& [h, e] : cache_)
+            if (refcount_[size_t(e.block)] == 1 && (!victim || e.last_use < victim->last_use)) victim = &e;
+        if (!victim) return false;
+        uncache(victim->block);
+        ++evictions_;
+    }
+    return true;
+}
+
+void PagedKv::seq_append_tokens(uint32_t seq, const int32_t* ids, uint32_t n, int32_t* out_slots,
+                                uint32_t& n_cached) {
+    n_cached = 0;
+    if (n == 0) return;
+    if (!ids || !out_slots) throw Error(APH_STATUS_INVALID_ARGUMENT, "seq_append_tokens: NULL ids or out_slots");
+    auto existing = seqs_.find(seq);
+    if (existing != seqs_.end() && existing->second.n > 0)
+        throw Error(APH_STATUS_INVALID_ARGUMENT, "seq_append_tokens: sequence " + str(seq) + " is not empty");
+    if (!prefix_cache_) return seq_append(seq, n, out_slots);
+
+    // 1. Attach the longest cached run of whole blocks, leaving at least one token to compute.
+    std::vector<int32_t> attach;
+    std::vector<uint64_t> hashes;  // chained hash of every full block of ids
+    uint64_t parent = 0;
+    for (uint32_t k = 0; uint64_t(k + 1) * block_size_ <= n; ++k) {
+        parent = chain_hash(parent, ids + size_t(k) * block_size_, block_size_);
+        hashes.push_back(parent);
+    }
+    for (size_t k = 0; k < hashes.size() && uint64_t(k + 1) * block_size_ <= uint64_t(n) - 1; ++k) {
+        auto hit = cache_.find(hashes[k]);
+        if (hit == cache_.end() || hit->second.parent != (k ? hashes[k - 1] : 0) ||
+            !std::equal(hit->second.tokens.begin(), hit->second.tokens.end(), ids + k * block_size_))
+            break;
+        attach.push_back(hit->second.block);
+        hit->second.last_use = ++use_clock_;
+    }
+    Seq& s = seqs_[seq];
+    for (int32_t b : attach) ++refcount_[size_t(b)];
+    s.blocks = attach;
+    s.n = uint32_t(attach.size()) * block_size_;
+    n_cached = s.n;
+
+    // 2. Append the rest like seq_append; undo the attach if it does not fit.
+    try {
+        seq_append(seq, n - n_cached, out_slots);
+    } catch (...) {
+        release_tail(seqs_[seq], 0);
+        seqs_.erase(seq);
+        n_cached = 0;
+        throw;
+    }
+    // 3. Register this sequence's new full blocks (the cache takes a reference of its own).
+    Seq& done = seqs_[seq];
+    for (size_t k = attach.size(); k < hashes.size(); ++k) {
+        const int32_t b = done.blocks[k];
+        if (cache_.count(hashes[k]) || cached_block_.count(b)) continue;
+        CacheEntry e{b, k ? hashes[k - 1] : 0,
+                     std::vector<int32_t>(ids + k * block_size_, ids + (k + 1) * block_size_), ++use_clock_};
+        cache_.emplace(hashes[k], std::move(e));
+        cached_block_[b] = hashes[k];
+        ++refcount_[size_t(b)];
+    }
 }
 
 }  // namespace aprhost::kv

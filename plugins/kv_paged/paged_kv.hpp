@@ -24,6 +24,15 @@
 // a truncate that would leave a shared block partly filled (so that a later append would write into it) is
 // refused with INVALID_ARGUMENT rather than allowed to corrupt the other sequence.
 //
+// Prefix cache (seq_append_tokens, ABI 1.2; option "prefix_cache" = 1 (default) | 0). Every full block written
+// through seq_append_tokens is registered under a hash of its token ids chained with the previous block's hash
+// (the block's ids are stored too and compared on a hit, so a hash collision cannot attach wrong K/V). A later
+// empty sequence whose leading ids match attaches those blocks (refcount + 1) and computes only the rest; at
+// least the last token is always left to compute so the host gets its logits. The cache holds one reference per
+// registered block; when the free list runs short, cached blocks nobody else uses are evicted least recently
+// used first. Registration happens when the slots are handed out, before the host has computed them, so
+// seq_truncate (the host's rollback after a failed step) unregisters every cached block it drops.
+//
 // Failure: an append that needs more blocks than are free fails with APH_STATUS_EXHAUSTED and the message
 // "KV cache exhausted (N blocks of M tokens)…", and changes nothing.
 //
@@ -58,6 +67,8 @@ public:
     void seq_truncate(uint32_t seq, uint32_t n);
     // Drops every block reference of seq; unknown seq is a no-op.
     void seq_free(uint32_t seq);
+    // Prefix cache: see the header comment. seq must be empty or unknown.
+    void seq_append_tokens(uint32_t seq, const int32_t* ids, uint32_t n, int32_t* out_slots, uint32_t& n_cached);
     // blocks_used counts distinct blocks (shared ones once); slots_used counts filled slots of those blocks.
     aph_kv_stats stats() const;
 
@@ -79,12 +90,28 @@ private:
     // Releases blocks[keep..] last-to-first, so the next appends take them back in their old order.
     void release_tail(Seq& s, size_t keep);
     [[noreturn]] void throw_exhausted(uint32_t seq, uint32_t n, uint64_t need) const;
+    // Evicts cached blocks that only the cache holds (LRU) until `need` blocks are free; false when impossible.
+    bool make_free(uint64_t need);
+    uint64_t evictable() const;
+    void uncache(int32_t block);
+
+    struct CacheEntry {
+        int32_t block;
+        uint64_t parent;              // hash of the previous block (0 for the first)
+        std::vector<int32_t> tokens;  // the block's ids, compared on a hit
+        uint64_t last_use;
+    };
 
     uint32_t block_size_ = 16;
     uint32_t n_blocks_ = 0;
     std::vector<uint32_t> refcount_;
     std::vector<int32_t> free_; // a stack: back() is handed out next
     std::unordered_map<uint32_t, Seq> seqs_;
+    bool prefix_cache_ = true;
+    std::unordered_map<uint64_t, CacheEntry> cache_;  // chained hash → entry
+    std::unordered_map<int32_t, uint64_t> cached_block_;  // block → its hash in cache_
+    uint64_t use_clock_ = 0;
+    uint64_t evictions_ = 0;
 };
 
 }  // namespace aprhost::kv

@@ -194,3 +194,36 @@ TEST_CASE("parallel generation over a forking KV manager shares the prompt and s
     CHECK(agg.prompt_tokens_shared == 2 * 4);
     for (auto& g : got) CHECK(g == single);
 }
+
+TEST_CASE("the paged prefix cache reuses a repeated prompt's blocks and gives identical logits",
+          "[session][paged][prefix]") {
+    Fixture f;
+    core::SessionOptions so;
+    so.n_ctx = 16;  // 4 blocks of 4: a second, different prompt forces cached blocks to be evicted
+    so.kv_options = {{"block_size", "4"}};
+    core::Session s(f.model, f.reg.get(APH_PLUGIN_KV_CACHE, "paged"), so);
+    REQUIRE(s.kv().can_prefix_cache());
+    const std::vector<int32_t> prompt = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3};
+    const std::vector<float> fresh = f.session(64)->forward(prompt);
+
+    std::vector<float> first = s.forward(prompt);
+    CHECK(first == fresh);
+    CHECK(s.prefix_cached_tokens() == 0);
+    s.reset(0);
+    std::vector<float> again = s.forward(prompt);
+    CHECK(again == fresh);
+    CHECK(s.prefix_cached_tokens() == 8);  // two whole blocks; the last two tokens are computed
+    CHECK(s.n_past(0) == prompt.size());
+    // Decoding after a cached prefix continues exactly like a fresh sequence.
+    const int32_t next = 7;
+    auto fresh_sess = f.session(64);
+    fresh_sess->forward(prompt);
+    CHECK(s.forward(std::span<const int32_t>(&next, 1)) == fresh_sess->forward(std::span<const int32_t>(&next, 1)));
+
+    // A prompt sharing only the first block reuses one block.
+    s.reset(0);
+    const std::vector<int32_t> other = {3, 1, 4, 1, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8};
+    CHECK(s.forward(other) == f.session(64)->forward(other));  // needs all 4 blocks: cached ones are evicted
+    CHECK(s.prefix_cached_tokens() == 8 + 4);
+    CHECK(s.kv().stats().evictions >= 1);
+}

@@ -48,7 +48,7 @@ static_assert(offsetof(aph_format_vtable, metadata_get) == 40);
 static_assert(offsetof(aph_format_vtable, tensor_count) == 48);
 static_assert(offsetof(aph_format_vtable, tensor_get) == 56);
 static_assert(offsetof(aph_format_vtable, describe) == 64);
-static_assert(sizeof(aph_kv_vtable) == 80);
+static_assert(sizeof(aph_kv_vtable) == 88);
 static_assert(offsetof(aph_kv_vtable, struct_size) == 0);
 static_assert(offsetof(aph_kv_vtable, create) == 8);
 static_assert(offsetof(aph_kv_vtable, destroy) == 16);
@@ -59,6 +59,7 @@ static_assert(offsetof(aph_kv_vtable, seq_fork) == 48);
 static_assert(offsetof(aph_kv_vtable, seq_truncate) == 56);
 static_assert(offsetof(aph_kv_vtable, seq_free) == 64);
 static_assert(offsetof(aph_kv_vtable, stats) == 72);
+static_assert(offsetof(aph_kv_vtable, seq_append_tokens) == 80);  // ABI 1.2
 static_assert(sizeof(aph_tensor) == 88);
 static_assert(offsetof(aph_tensor, dtype) == 0);
 static_assert(offsetof(aph_tensor, n_dims) == 4);

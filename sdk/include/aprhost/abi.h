@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define APH_ABI_MAJOR 1
-#define APH_ABI_MINOR 1
+#define APH_ABI_MINOR 2
 
 /* Name of the one symbol every plugin exports: `const aph_plugin_desc* aprhost_plugin_entry(void)`. */
 #define APH_ENTRY_SYMBOL "aprhost_plugin_entry"
@@ -407,6 +407,12 @@ typedef struct aph_kv_vtable {
     void (*seq_free)(void* kv, uint32_t seq);
     /* OPTIONAL (NULL = zeros). */
     void (*stats)(void* kv, aph_kv_stats* out);
+    /* OPTIONAL (NULL = no prefix cache; since ABI 1.2). Appends the token ids[n] to an EMPTY sequence like
+     * seq_append, but may attach entries computed earlier for the same leading ids (whole blocks, shared
+     * copy-on-write): *out_n_cached (≤ n − 1, so the last token is always computed) entries need no computation,
+     * and out_slots[0 .. n − *out_n_cached) receives the slots of the remaining tokens. */
+    aph_status (*seq_append_tokens)(void* kv, uint32_t seq, const int32_t* ids, uint32_t n, int32_t* out_slots,
+                                    uint32_t* out_n_cached, aph_error* err);
 } aph_kv_vtable;
 
 #ifdef __cplusplus

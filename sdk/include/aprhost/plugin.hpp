@@ -262,6 +262,8 @@ const aph_format_vtable* format_vtable_for() {
 //                        uint32_t& n_kv)
 //   void seq_free(uint32_t seq)
 // optional: void seq_fork(uint32_t src, uint32_t dst); void seq_truncate(uint32_t seq, uint32_t n);
+//           void seq_append_tokens(uint32_t seq, const int32_t* ids, uint32_t n, int32_t* out_slots,
+//                                  uint32_t& out_n_cached)   // prefix cache
 //           aph_kv_stats stats(); static uint32_t score(std::string& reason)
 // ------------------------------------------------------------------------------------------------------------
 template <class T>
@@ -298,6 +300,14 @@ const aph_kv_vtable* kv_vtable_for() {
             } catch (...) {
             }
         };
+        if constexpr (requires(T t, uint32_t a, const int32_t* ids, int32_t* slots, uint32_t& nc) {
+                          t.seq_append_tokens(a, ids, a, slots, nc);
+                      }) {
+            v.seq_append_tokens = [](void* kv, uint32_t seq, const int32_t* ids, uint32_t n, int32_t* slots,
+                                     uint32_t* n_cached, aph_error* err) noexcept {
+                return guard(err, [&] { self_as<T>(kv)->seq_append_tokens(seq, ids, n, slots, *n_cached); });
+            };
+        }
         if constexpr (requires(T t) { t.stats(); }) {
             v.stats = [](void* kv, aph_kv_stats* out) noexcept {
                 try {

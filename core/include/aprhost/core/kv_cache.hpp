@@ -7,6 +7,7 @@
 #include <aprhost/core/plugin_registry.hpp>
 
 #include <map>
+#include <span>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,11 @@ public:
     // Slots for n new tokens of seq. Throws core::Error(RESOURCE) with the manager's message when full.
     std::vector<int32_t> append(uint32_t seq, uint32_t n);
     BlockTable block_table(uint32_t seq) const;
+    // True when the manager has a prefix cache (seq_append_tokens).
+    bool can_prefix_cache() const { return plugin_->kv().seq_append_tokens != nullptr; }
+    // For an empty sequence: appends ids, reusing cached entries for a leading part. Returns the slots of the
+    // tokens that still need computing (the last ids.size() − n_cached) and sets n_cached.
+    std::vector<int32_t> append_tokens(uint32_t seq, std::span<const int32_t> ids, uint32_t& n_cached);
     void truncate(uint32_t seq, uint32_t n);
     // True when the manager can share a sequence's entries with another (paged: copy-on-write prefix sharing).
     bool can_fork() const { return plugin_->kv().seq_fork != nullptr; }

@@ -54,6 +54,8 @@ public:
     void reset(uint32_t seq = 0);
     uint32_t n_past(uint32_t seq = 0) const { return n_past_.at(seq); }
     uint32_t n_seq() const { return uint32_t(n_past_.size()); }
+    // Prompt tokens taken from the KV manager's prefix cache instead of being computed (cumulative).
+    uint64_t prefix_cached_tokens() const { return prefix_cached_; }
     const Model& model() const { return model_; }
     const KvCache& kv() const { return *kv_; }
     const SessionOptions& options() const { return options_; }
@@ -72,7 +74,7 @@ private:
         uint32_t n_logits;
     };
     // Runs one step graph over the pieces (distinct sequences); appends their logits to logits_.
-    void run_step(const std::vector<Piece>& pieces);
+    void run_step(std::vector<Piece> pieces);
     void ensure_buffers(const StepLayout& layout);
     void check_supported(const StepGraph& g, unsigned shape_class);
 
@@ -84,6 +86,7 @@ private:
     std::vector<float> logits_;
     std::vector<int32_t> staging_;
     std::vector<uint32_t> n_past_;
+    uint64_t prefix_cached_ = 0;
     unsigned checked_shapes_ = 0;
     bool profiling_ = false;
     std::vector<StepProfile> profiles_;  // bit per shape class already checked with the backend's supports()
