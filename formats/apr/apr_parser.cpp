@@ -254,23 +254,7 @@ uint32_t apr_header_crc(const uint8_t* header64) {
     return static_cast<uint32_t>(c);
 }
 
-std::string apr_quote(std::string_view s) {
-    static const char* hex = "0123456789abcdef";
-    constexpr size_t kMax = 80;
-    std::string out = "'";
-    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-        unsigned char ch = static_cast<unsigned char>(s[i]);
-        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
-            out += static_cast<char>(ch);
-        } else {
-            out += "\\x";
-            out += hex[ch >> 4];
-            out += hex[ch & 15];
-        }
-    }
-    if (s.size() > kMax) out += "...";
-    return out + "'";
-}
+std::string apr_quote(std::string_view s) { return sdk::quoted_for_message(s); }
 
 std::string apr_flags_string(uint16_t flags) {
     static const std::pair<uint16_t, const char*> names[] = {

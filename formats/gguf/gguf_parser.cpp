@@ -241,23 +241,7 @@ const char* gguf_value_type_name(uint32_t type) {
     return type < sizeof(names) / sizeof(names[0]) ? names[type] : "?";
 }
 
-std::string gguf_quote(std::string_view s) {
-    static const char* hex = "0123456789abcdef";
-    constexpr size_t kMax = 80;
-    std::string out = "'";
-    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-        unsigned char ch = static_cast<unsigned char>(s[i]);
-        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
-            out += static_cast<char>(ch);
-        } else {
-            out += "\\x";
-            out += hex[ch >> 4];
-            out += hex[ch & 15];
-        }
-    }
-    if (s.size() > kMax) out += "...";
-    return out + "'";
-}
+std::string gguf_quote(std::string_view s) { return sdk::quoted_for_message(s); }
 
 // ------------------------------------------------------------------------------------------------------------
 // The parse

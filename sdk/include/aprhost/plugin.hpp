@@ -48,6 +48,26 @@ inline void set_error(aph_error* err, std::string_view msg) noexcept {
     err->message[n] = '\0';
 }
 
+// Text taken from an untrusted file, made safe for a one-line error message: single-quoted, at most 80 bytes
+// (then "..."), non-printable bytes, quotes and backslashes as \xNN.
+inline std::string quoted_for_message(std::string_view s) {
+    static const char* hex = "0123456789abcdef";
+    constexpr size_t kMax = 80;
+    std::string out = "'";
+    for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+        unsigned char ch = static_cast<unsigned char>(s[i]);
+        if (ch >= 0x20 && ch < 0x7f && ch != '\'' && ch != '\\') {
+            out += static_cast<char>(ch);
+        } else {
+            out += "\\x";
+            out += hex[ch >> 4];
+            out += hex[ch & 15];
+        }
+    }
+    if (s.size() > kMax) out += "...";
+    return out + "'";
+}
+
 // Runs f, turning any exception into a status + message. Every trampoline goes through here.
 template <class F>
 aph_status guard(aph_error* err, F&& f) noexcept {
