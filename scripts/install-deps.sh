@@ -10,6 +10,10 @@ packages=(
   zlib1g-dev liblz4-dev libzstd-dev
   # Vulkan: the backend's CMake option turns on when these are found; lavapipe runs it on the CPU.
   libvulkan-dev mesa-vulkan-drivers vulkan-tools glslang-dev glslang-tools
+  # The Vulkan tests run once with the Khronos validation layer on (zero validation errors is a test).
+  vulkan-validationlayers
+  # `aprhost cbtop` draws with ncurses; its tests drive it in tmux like a person would.
+  libncurses-dev tmux
 )
 
 SUDO=""
