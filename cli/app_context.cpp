@@ -19,7 +19,20 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
     app.add_option("--kv-window", g.kv_window, "Sliding window of recent tokens (streaming)")->check(CLI::Range(1, 1 << 24));
     app.add_option("-t,--threads", g.threads, "Threads for the CPU backend (default: physical cores)")
         ->check(CLI::Range(1, 1024));
+    app.add_option("--vk-device", g.vk_device, "Vulkan device index (see `aprhost plugins`); backend option device=N")
+        ->check(CLI::Range(0, 1 << 16));
     app.add_flag("-v,--verbose", g.verbose, "Print plugin log messages down to info level");
+}
+
+std::vector<std::string> split_csv(const std::string& s) {
+    std::vector<std::string> out;
+    for (size_t b = 0; b <= s.size();) {
+        size_t e = s.find(',', b);
+        if (e == std::string::npos) e = s.size();
+        if (e > b) out.push_back(s.substr(b, e - b));
+        b = e + 1;
+    }
+    return out;
 }
 
 std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const char* flag) {
@@ -41,11 +54,15 @@ AppContext::AppContext(const GlobalOptions& g) : g_(g) {
     registry_ = std::make_unique<core::PluginRegistry>(ro);
 }
 
-std::shared_ptr<core::BackendContext> AppContext::create_backend() const {
-    auto plugin = registry_->get(APH_PLUGIN_BACKEND, g_.backend);
+std::map<std::string, std::string> AppContext::backend_options() const {
     auto opts = parse_key_values(g_.backend_opts, "--backend-opt");
     if (g_.threads > 0) opts["threads"] = std::to_string(g_.threads);
-    return core::BackendContext::create(plugin, opts);
+    if (g_.vk_device >= 0) opts["device"] = std::to_string(g_.vk_device);
+    return opts;
+}
+
+std::shared_ptr<core::BackendContext> AppContext::create_backend() const {
+    return core::BackendContext::create(registry_->get(APH_PLUGIN_BACKEND, g_.backend), backend_options());
 }
 
 std::shared_ptr<core::LoadedPlugin> AppContext::kv_plugin() const { return registry_->get(APH_PLUGIN_KV_CACHE, g_.kv); }

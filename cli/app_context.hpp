@@ -26,6 +26,7 @@ struct GlobalOptions {
     int kv_sinks = -1;                      // >= 0: KV option sinks (streaming)
     int kv_window = 0;                      // > 0: KV option window (streaming)
     int threads = 0;                        // 0 = backend default; becomes backend option "threads"
+    int vk_device = -1;                     // >= 0: Vulkan backend option device=N (--vk-device)
     bool verbose = false;
 };
 
@@ -39,6 +40,8 @@ public:
     const core::PluginRegistry& registry() const { return *registry_; }
     // Creates a context of the selected backend (--backend) with --threads/--backend-opt.
     std::shared_ptr<core::BackendContext> create_backend() const;
+    // The options create_backend() passes: --backend-opt, plus "threads" from --threads.
+    std::map<std::string, std::string> backend_options() const;
     std::shared_ptr<core::LoadedPlugin> kv_plugin() const;
     std::map<std::string, std::string> kv_options() const;
     std::map<std::string, std::string> format_options() const;
@@ -47,6 +50,9 @@ private:
     GlobalOptions g_;
     std::unique_ptr<core::PluginRegistry> registry_;
 };
+
+// "a,b,,c" → {"a", "b", "c"} (empty items dropped): the comma lists of --backends, --gates, ...
+std::vector<std::string> split_csv(const std::string& s);
 
 // "k=v" list → map; throws core::Error(USAGE) on a malformed item.
 std::map<std::string, std::string> parse_key_values(const std::vector<std::string>& items, const char* flag);

@@ -71,28 +71,18 @@ Runner add_bench_command(CLI::App& app, const GlobalOptions& g) {
         const auto prompt = core::synthetic_prompt(model.tokenizer(), size_t(o->prompt_tokens), o->seed);
         const uint32_t n_gen = uint32_t(o->gen_tokens);
 
-        const int total = o->warmup + o->iterations;
-        std::vector<core::BenchIteration> warm, runs;
-        for (int i = 0; i < total; ++i) {
+        const auto bench = core::run_bench(session, prompt, n_gen, o->warmup, o->iterations, [&](int i, int total) {
             progress_bar(i < o->warmup ? "warm-up" : "measuring", uint64_t(i), uint64_t(total));
-            auto it = core::run_bench_iteration(session, prompt, n_gen);
-            (i < o->warmup ? warm : runs).push_back(std::move(it));
-        }
+        });
+        const int total = o->warmup + o->iterations;
         progress_bar("done", uint64_t(total), uint64_t(total));
         progress_done();
-
-        std::vector<double> pp, tg, ttft, prefill_ms, decode_ms, itl_all;
-        nlohmann::json itl_raw = nlohmann::json::array();
-        for (auto& r : runs) {
-            pp.push_back(r.prefill_tok_s);
-            ttft.push_back(r.ttft_ms);
-            prefill_ms.push_back(r.prefill_ms);
-            if (n_gen > 0) tg.push_back(r.decode_tok_s), decode_ms.push_back(r.decode_ms);
-            itl_all.insert(itl_all.end(), r.itl_ms.begin(), r.itl_ms.end());
-            itl_raw.push_back(r.itl_ms);
-        }
-        const auto s_pp = core::summarize(pp), s_tg = core::summarize(tg), s_ttft = core::summarize(ttft),
-                   s_itl = core::summarize(itl_all);
+        const auto& warm = bench.warmup;
+        const auto b = core::bench_samples(bench.measured, n_gen > 0);
+        const auto &pp = b.prefill_tok_s, &tg = b.decode_tok_s, &ttft = b.ttft_ms, &prefill_ms = b.prefill_ms,
+                   &decode_ms = b.decode_ms;
+        const nlohmann::json itl_raw = b.itl_by_run;
+        const auto &s_pp = b.s_prefill_tok_s, &s_tg = b.s_decode_tok_s, &s_ttft = b.s_ttft_ms, &s_itl = b.s_itl_ms;
         const bool pp_ok = s_pp.cv_pct <= o->max_cv, tg_ok = s_tg.cv_pct <= o->max_cv;
         const bool pass = pp_ok && tg_ok;
         const std::string pp_name = fmt::format("pp{}", o->prompt_tokens), tg_name = fmt::format("tg{}", n_gen);

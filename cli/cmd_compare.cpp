@@ -79,13 +79,7 @@ Runner add_compare_command(CLI::App& app, const GlobalOptions& g) {
     cmd->add_option("--assert-speedup", o->assert_speedup, "Gate: the second backend's decode tok/s ≥ X × the first's");
     cmd->add_flag("--json", o->json, "Print one JSON record");
     return [&g, o]() {
-        std::vector<std::string> names;
-        for (size_t s = 0; s <= o->backends.size();) {
-            size_t e = o->backends.find(',', s);
-            if (e == std::string::npos) e = o->backends.size();
-            if (e > s) names.push_back(o->backends.substr(s, e - s));
-            s = e + 1;
-        }
+        const std::vector<std::string> names = split_csv(o->backends);
         if (names.empty()) throw core::Error(core::ErrorKind::USAGE, "--backends: give at least one backend");
         AppContext ctx(g);
         std::vector<RunResult> runs;

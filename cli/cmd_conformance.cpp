@@ -60,8 +60,7 @@ Runner add_conformance_command(CLI::App& app, const GlobalOptions& g) {
         conformance::Env env;
         env.registry = &ctx.registry();
         env.backend = g.backend;
-        env.backend_options = parse_key_values(g.backend_opts, "--backend-opt");
-        if (g.threads > 0) env.backend_options["threads"] = std::to_string(g.threads);
+        env.backend_options = ctx.backend_options();
         env.kv_options = ctx.kv_options();
         if (app.get_option("--kv")->count() > 0) env.kv = {g.kv};
         // --plugin FILE.so: the plugin in that file is the one under test (a backend or a KV manager).

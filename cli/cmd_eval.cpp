@@ -15,11 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <fstream>
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <sstream>
 
 namespace aprhost::cli {
 
@@ -34,15 +32,6 @@ struct EvalOptions {
     std::optional<double> threshold;
     bool json = false;
 };
-
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw core::Error(core::ErrorKind::BAD_INPUT, "cannot open the dataset '" + path + "'");
-    std::stringstream ss;
-    ss << f.rdbuf();
-    if (f.bad()) throw core::Error(core::ErrorKind::BAD_INPUT, "read error in the dataset '" + path + "'");
-    return ss.str();
-}
 
 }  // namespace
 
@@ -62,7 +51,7 @@ Runner add_eval_command(CLI::App& app, const GlobalOptions& g) {
         if (o->stride > o->ctx)
             throw core::Error(core::ErrorKind::USAGE, "--stride must not exceed --ctx (tokens would go unscored)");
         // The dataset is checked before the model loads: a typo should fail fast.
-        const std::string text = read_text(o->dataset);
+        const std::string text = core::read_dataset(o->dataset);
         AppContext ctx(g);
         auto backend = ctx.create_backend();
         core::Model model(ctx.registry(), o->model, backend, ctx.format_options());

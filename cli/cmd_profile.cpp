@@ -7,6 +7,7 @@
 #include "roofline_svg.hpp"
 #include "tool_env.hpp"
 
+#include <aprhost/core/bench.hpp>
 #include <aprhost/core/compute_peak.hpp>
 #include <aprhost/core/error.hpp>
 #include <aprhost/core/host_info.hpp>
@@ -244,22 +245,9 @@ Runner add_profile_command(CLI::App& app, const GlobalOptions& g) {
         nlohmann::json context_json = nullptr;
         double ratio = 0;
         if (!contexts.empty()) {
-            std::vector<double> step_ms;
-            for (int c : contexts) {
-                session.reset();
-                std::vector<int32_t> fill(static_cast<size_t>(c));
-                for (int i = 0; i < c; ++i) fill[size_t(i)] = int32_t((uint64_t(i) * 104729 + 7) % V);
-                int32_t t = argmax(session.forward(fill), 0, V);
-                std::vector<double> ms;
-                for (int i = 0; i < o->context_steps; ++i) {
-                    auto t0 = Clock::now();
-                    t = argmax(session.forward(std::span<const int32_t>(&t, 1)), 0, V);
-                    ms.push_back(ms_since(t0));
-                }
-                step_ms.push_back(core::percentile(ms, 50));
-            }
-            ratio = safe_div(step_ms.back(), step_ms.front());
-            context_json = {{"contexts", contexts}, {"step_ms", step_ms}, {"ratio", ratio}, {"threshold", o->max_ratio}};
+            const auto cost = core::measure_context_cost(session, contexts, o->context_steps);
+            ratio = cost.ratio;
+            context_json = {{"contexts", contexts}, {"step_ms", cost.step_ms}, {"ratio", ratio}, {"threshold", o->max_ratio}};
         }
 
         // The machine's roofline, measured now (other tenants change it).

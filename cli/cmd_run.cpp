@@ -133,15 +133,7 @@ Runner add_run_command(CLI::App& app, const GlobalOptions& g) {
         const core::Tokenizer& tok = model.tokenizer();
         std::vector<int32_t> prompt;
         if (o->chat) {
-            const auto& tmpl = model.chat_template();
-            std::vector<core::ChatMessage> msgs;
-            std::string sys = o->system.empty() ? tmpl.default_system : o->system;
-            if (!sys.empty()) msgs.push_back({"system", sys});
-            msgs.push_back({"user", o->prompt});
-            std::string text = tmpl.apply(msgs, true);
-            // When the template writes BOS itself, do not add a second one.
-            bool add_bos = tok.add_bos_default() && tmpl.bos_text.empty();
-            prompt = tok.encode(text, add_bos, /*parse_special=*/true);
+            prompt = core::encode_chat_prompt(tok, model.chat_template(), o->prompt, o->system);
         } else {
             prompt = tok.encode(o->prompt, tok.add_bos_default(), /*parse_special=*/false);
         }

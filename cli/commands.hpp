@@ -21,5 +21,7 @@ Runner add_convert_command(CLI::App& app, const GlobalOptions& g);
 Runner add_conformance_command(CLI::App& app, const GlobalOptions& g);
 Runner add_bench_command(CLI::App& app, const GlobalOptions& g); Runner add_eval_command(CLI::App& app, const GlobalOptions& g);
 Runner add_profile_command(CLI::App& app, const GlobalOptions& g); Runner add_compare_command(CLI::App& app, const GlobalOptions& g);
+Runner add_qa_command(CLI::App& app, const GlobalOptions& g);  // cli/cmd_qa.cpp
+Runner add_cbtop_command(CLI::App& app, const GlobalOptions& g);  // cli/cmd_cbtop.cpp
 
 }  // namespace aprhost::cli

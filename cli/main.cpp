@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
     add(cli::add_conformance_command(app, g));
     add(cli::add_bench_command(app, g)), add(cli::add_eval_command(app, g));  // measurement tools (bench, eval)
     add(cli::add_profile_command(app, g)), add(cli::add_compare_command(app, g));  // profile, compare
+    add(cli::add_qa_command(app, g));  // every gate as one report (cli/cmd_qa.cpp)
+    add(cli::add_cbtop_command(app, g));  // live monitor (F-PERF-007)
 
     try {
         app.parse(argc, argv);

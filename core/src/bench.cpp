@@ -67,4 +67,55 @@ BenchIteration run_bench_iteration(Session& session, const std::vector<int32_t>&
     return it;
 }
 
+BenchRun run_bench(Session& session, const std::vector<int32_t>& prompt, uint32_t n_gen, int warmup, int iterations,
+                   const std::function<void(int, int)>& on_iteration) {
+    BenchRun r;
+    const int total = warmup + iterations;
+    for (int i = 0; i < total; ++i) {
+        if (on_iteration) on_iteration(i, total);
+        auto it = run_bench_iteration(session, prompt, n_gen);
+        (i < warmup ? r.warmup : r.measured).push_back(std::move(it));
+    }
+    return r;
+}
+
+BenchSamples bench_samples(const std::vector<BenchIteration>& runs, bool with_decode) {
+    BenchSamples b;
+    for (auto& r : runs) {
+        b.prefill_tok_s.push_back(r.prefill_tok_s);
+        b.ttft_ms.push_back(r.ttft_ms);
+        b.prefill_ms.push_back(r.prefill_ms);
+        if (with_decode) b.decode_tok_s.push_back(r.decode_tok_s), b.decode_ms.push_back(r.decode_ms);
+        b.itl_ms.insert(b.itl_ms.end(), r.itl_ms.begin(), r.itl_ms.end());
+        b.itl_by_run.push_back(r.itl_ms);
+    }
+    b.s_prefill_tok_s = summarize(b.prefill_tok_s);
+    b.s_decode_tok_s = summarize(b.decode_tok_s);
+    b.s_ttft_ms = summarize(b.ttft_ms);
+    b.s_itl_ms = summarize(b.itl_ms);
+    return b;
+}
+
+ContextCost measure_context_cost(Session& session, const std::vector<int>& contexts, int steps) {
+    ContextCost c;
+    c.contexts = contexts;
+    const auto V = uint64_t(session.model().hparams().n_vocab);
+    for (int n : contexts) {
+        session.reset(0);
+        std::vector<int32_t> fill(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) fill[size_t(i)] = int32_t((uint64_t(i) * 104729 + 7) % V);
+        int32_t t = argmax(session.forward(fill));
+        std::vector<double> ms;
+        for (int i = 0; i < steps; ++i) {
+            const auto t0 = clock_type::now();
+            t = argmax(session.forward(std::span<const int32_t>(&t, 1)));
+            ms.push_back(ms_between(t0, clock_type::now()));
+        }
+        c.step_ms.push_back(percentile(ms, 50));
+        c.samples_ms.push_back(std::move(ms));
+    }
+    if (!c.step_ms.empty() && c.step_ms.front() > 0) c.ratio = c.step_ms.back() / c.step_ms.front();
+    return c;
+}
+
 }  // namespace aprhost::core

@@ -12,6 +12,16 @@ double ms_since(clock_type::time_point t0) {
 }
 }  // namespace
 
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tokenizer, const ChatTemplate& tmpl, const std::string& user,
+                                        const std::string& system) {
+    std::vector<ChatMessage> msgs;
+    const std::string& sys = system.empty() ? tmpl.default_system : system;
+    if (!sys.empty()) msgs.push_back({"system", sys});
+    msgs.push_back({"user", user});
+    const bool add_bos = tokenizer.add_bos_default() && tmpl.bos_text.empty();
+    return tokenizer.encode(tmpl.apply(msgs, true), add_bos, /*parse_special=*/true);
+}
+
 GenerationStats generate(Session& session, const Tokenizer& tokenizer, Sampler& sampler,
                          const std::vector<int32_t>& prompt, const GenerateOptions& options,
                          const std::function<bool(std::string_view)>& on_text,

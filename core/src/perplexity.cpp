@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace aprhost::core {
@@ -85,6 +87,15 @@ PerplexityResult evaluate_perplexity(Session& session, const std::vector<int32_t
     r.windows = windows.size();
     if (nll_out) *nll_out = std::move(nll);
     return r;
+}
+
+std::string read_dataset(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    if (!f) throw Error(ErrorKind::BAD_INPUT, "cannot open the dataset '" + path + "'");
+    std::stringstream ss;
+    ss << f.rdbuf();
+    if (f.bad()) throw Error(ErrorKind::BAD_INPUT, "read error in the dataset '" + path + "'");
+    return ss.str();
 }
 
 }  // namespace aprhost::core

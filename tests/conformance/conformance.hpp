@@ -70,6 +70,15 @@ std::vector<Case> model_cases(const Env& env);
 std::vector<Case> abi_cases();
 std::vector<Case> all_cases(const Env& env);
 
+// Model-level checks on any model file: the model cases run them on the synthetic models and SmolLM2, `aprhost qa`
+// on the user's model. The backend under test is env.backend; a backend that cannot run a node of the model is a
+// SKIP with its reason. Bounds from tolerances.hpp (Result::threshold says which one held).
+// KV invariant: decode-with-cache logits of token n vs row n of one batched forward (n_tokens <= 256).
+Result check_kv_invariant(Env& env, const std::string& model_path, const std::string& kv, uint32_t n_tokens);
+// env.backend vs env.reference_backend on a real prompt plus the reference's greedy continuation: per-position
+// logits NMSE and greedy agreement (near-ties excused).
+Result check_cross_backend(Env& env, const std::string& model_path);
+
 // The broken fixture plugins of this build tree (tests/conformance/fixtures), or "" when they were not built.
 std::string default_fixture_dir();
 

@@ -98,9 +98,7 @@ std::map<std::string, std::string> kv_opts_for(const Env& env, const std::string
 }
 
 // KV invariant: decode-with-cache logits of token n vs row n of one batched forward over all tokens.
-Result kv_invariant(Env& env, const ModelRef& m, const std::string& kv, uint32_t n_tokens) {
-    const std::string path = model_path(env, m);
-    if (path.empty()) return Result::skip("SmolLM2 model not found (scripts/fetch-models.sh or APRHOST_SMOLLM2)");
+Result kv_invariant(Env& env, const std::string& path, const std::string& kv, uint32_t n_tokens) {
     core::Model model(*env.registry, path, env.backend_context());
     core::Session s(model, env.registry->get(APH_PLUGIN_KV_CACHE, kv), session_options(256, kv_opts_for(env, kv)));
     const size_t V = size_t(model.hparams().n_vocab);
@@ -169,9 +167,7 @@ Result kv_parity(Env& env, const ModelRef& m, const std::string& kv) {
 
 // The backend under test vs the reference backend: per-position logits (teacher-forced on the reference's greedy
 // continuation) within NMSE bound and the same greedy token, a near-tie in the reference excused.
-Result cross_backend(Env& env, const ModelRef& m) {
-    const std::string path = model_path(env, m);
-    if (path.empty()) return Result::skip("SmolLM2 model not found (scripts/fetch-models.sh or APRHOST_SMOLLM2)");
+Result cross_backend(Env& env, const std::string& path) {
     auto ref_plugin = env.registry->get(APH_PLUGIN_BACKEND, env.reference_backend);
     auto tst_ctx = env.backend_context();
     if (ref_plugin->path == tst_ctx->plugin().path)
@@ -273,7 +269,23 @@ std::function<Result(Env&)> skip_unsupported(F f) {
     };
 }
 
+// A model case: the model's path (SKIP when it is SmolLM2 and absent), then the check.
+template <class F>
+Result on_model(Env& env, const ModelRef& m, F check) {
+    const std::string path = model_path(env, m);
+    if (path.empty()) return Result::skip("SmolLM2 model not found (scripts/fetch-models.sh or APRHOST_SMOLLM2)");
+    return check(path);
+}
+
 }  // namespace
+
+Result check_kv_invariant(Env& env, const std::string& model_path, const std::string& kv, uint32_t n_tokens) {
+    return skip_unsupported([&](Env& e) { return kv_invariant(e, model_path, kv, n_tokens); })(env);
+}
+
+Result check_cross_backend(Env& env, const std::string& model_path) {
+    return skip_unsupported([&](Env& e) { return cross_backend(e, model_path); })(env);
+}
 
 std::vector<Case> model_cases(const Env& env) {
     std::vector<Case> out;
@@ -281,10 +293,16 @@ std::vector<Case> model_cases(const Env& env) {
     for (const ModelRef& m : {kTinyQwen, kTinyLlama})
         for (const std::string& kv : kvs)
             out.push_back({"model/kv_invariant", fmt::format("model={},kv={},n=128", m.label, kv),
-                           skip_unsupported([m, kv](Env& e) { return kv_invariant(e, m, kv, 128); })});
+                           [m, kv](Env& e) {
+                               return on_model(e, m, [&](const std::string& p) { return check_kv_invariant(e, p, kv, 128); });
+                           }});
     const std::string first_kv = kvs.empty() ? "contiguous" : kvs.front();
     out.push_back({"model/kv_invariant", fmt::format("model=smollm2,kv={},n={}", first_kv, env.smollm2_positions),
-                   skip_unsupported([first_kv](Env& e) { return kv_invariant(e, kSmol, first_kv, e.smollm2_positions); })});
+                   [first_kv](Env& e) {
+                       return on_model(e, kSmol, [&](const std::string& p) {
+                           return check_kv_invariant(e, p, first_kv, e.smollm2_positions);
+                       });
+                   }});
     for (const std::string& kv : kvs)
         if (kv != "contiguous")
             out.push_back({"model/kv_vs_contiguous", fmt::format("model={},kv={},ctx=32,tokens=48", kTinyQwen.label, kv),
@@ -292,7 +310,9 @@ std::vector<Case> model_cases(const Env& env) {
     if (kvs.size() == 1 && kvs.front() == "contiguous")
         out.push_back({"model/kv_vs_contiguous", "kv=contiguous", [](Env&) { return Result::skip("only kv_contiguous under test: it is the oracle"); }});
     for (const ModelRef& m : {kTinyQwen, kTinyLlama, kSmol})
-        out.push_back({"model/cross_backend", "model=" + m.label, skip_unsupported([m](Env& e) { return cross_backend(e, m); })});
+        out.push_back({"model/cross_backend", "model=" + m.label, [m](Env& e) {
+                           return on_model(e, m, [&](const std::string& p) { return check_cross_backend(e, p); });
+                       }});
     for (const ModelRef& m : {kTinyQwen, kSmol})
         out.push_back({"model/decode_cost", "model=" + m.label + ",ctx=10..100", skip_unsupported([m](Env& e) { return decode_cost(e, m); })});
     return out;

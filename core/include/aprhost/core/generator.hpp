@@ -2,6 +2,7 @@
 // complete UTF-8 text to a callback and timing every phase.
 #pragma once
 
+#include <aprhost/core/chat_template.hpp>
 #include <aprhost/core/sampler.hpp>
 #include <aprhost/core/session.hpp>
 #include <aprhost/core/tokenizer.hpp>
@@ -31,6 +32,12 @@ struct GenerateOptions {
     bool ignore_eos = false;
     bool stop_at_context_end = true;  // stop ("context") instead of failing when the cache is full
 };
+
+// The token ids of a one-turn chat: the system message (the template's default when `system` is empty; none
+// when both are empty) and the user message rendered by the template with the assistant header appended. BOS is
+// added only when the tokenizer wants one and the template does not write it itself; special tokens are parsed.
+std::vector<int32_t> encode_chat_prompt(const Tokenizer& tokenizer, const ChatTemplate& tmpl, const std::string& user,
+                                        const std::string& system = "");
 
 // Generates up to n_predict tokens for one sequence (0) of the session.
 // on_text receives newly complete text; returning false stops generation. on_token (optional) sees each id.

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace aprhost::core {
@@ -38,6 +39,9 @@ struct PerplexityResult {
 
 // Summary of per-token NLL terms (exposed for tests).
 PerplexityResult summarize_nll(const std::vector<double>& nll);
+
+// The bytes of a dataset file (raw text). Throws core::Error(BAD_INPUT) naming the file when it cannot be read.
+std::string read_dataset(const std::string& path);
 
 // Runs the windows on sequence 0 of the session (reset before each window; the session needs n_ctx >= ctx).
 // on_window(done, total) is called after each window. nll_out (optional) receives every scored term in order.
