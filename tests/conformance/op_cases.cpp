@@ -68,7 +68,11 @@ void add_mul_mat(std::vector<Case>& out) {
     for (uint32_t dt : kWeightDtypes) {
         auto [k1, kn] = row_lengths(dt);
         struct Shape { int64_t k, m, n; bool bias; };
-        const Shape shapes[] = {{k1, 16, 1, false}, {kn, 67, 1, false}, {kn, 67, 5, false}, {kn, 33, 19, true}};
+        // N = 1..9 covers GPU decode kernels that take a few columns at once and switch kernels above 8; m = 130,
+        // n = 70 spans several 64 × 64 tiles of a tiled prefill kernel, with partial tiles on both edges.
+        const Shape shapes[] = {{k1, 16, 1, false}, {kn, 67, 1, false}, {kn, 67, 1, true},  {kn, 67, 3, true},
+                                {kn, 67, 5, false}, {kn, 67, 8, false}, {kn, 67, 9, true},  {kn, 33, 19, true},
+                                {kn, 130, 70, false}};
         for (const Shape& s : shapes) {
             out.push_back({"op/mul_mat", fmt::format("w={},k={},m={},n={}{}", dtype_label(dt), s.k, s.m, s.n, s.bias ? ",bias" : ""),
                            [dt, s](Env& env) {
@@ -116,6 +120,69 @@ void add_get_rows(std::vector<Case>& out) {
                                }});
             }
     }
+}
+
+// ------------------------------------------------------------------------------------------------ over 128 MiB
+
+// Weights and tables bigger than 128 MiB, the storage-buffer binding limit of lavapipe (and more than a binding on
+// many GPUs; a 7B model's output matrix and token embeddings are larger): GPU backends must split them into
+// several bindings. The rows repeat a pattern of 37 distinct rows so that data and reference stay cheap; ids and
+// outputs land on both sides of every 128 MiB boundary. Decode (n = 1) and GET_ROWS use Q8_0, 33000 rows of 4096
+// (143.6 MB; 30840 rows are 128 MiB); prefill (n = 40, past the column counts that GPU backends may still give
+// to a matrix-vector kernel) uses F32, 8250 rows of 4096 (135 MB; 8192 rows are 128 MiB), the fewest elements per
+// byte, because tiled kernels on a CPU-emulated device are slow.
+std::vector<uint8_t> repeated_rows(uint32_t dt, int64_t k, int64_t m) {
+    constexpr int64_t distinct = 37;
+    const auto base = make_weights(dt, k, distinct, 31);
+    const size_t rb = dtype_row_bytes(dt, k);
+    std::vector<uint8_t> w(rb * size_t(m));
+    for (int64_t r = 0; r < m; ++r) std::memcpy(w.data() + size_t(r) * rb, base.data() + size_t(r % distinct) * rb, rb);
+    return w;
+}
+
+void add_over_binding_limit(std::vector<Case>& out) {
+    struct Shape { uint32_t dt; int64_t k, m, n; };
+    for (const Shape s : {Shape{APH_DTYPE_Q8_0, 4096, 33000, 1}, Shape{APH_DTYPE_F32, 4096, 8250, 40}}) {
+        out.push_back({"op/mul_mat", fmt::format("w={},k={},m={},n={},bias,over-128MiB", dtype_label(s.dt), s.k, s.m, s.n),
+                       [s](Env& env) {
+                           constexpr int64_t distinct = 37;
+                           OpGraph g(env.backend_context());
+                           const auto w = repeated_rows(s.dt, s.k, s.m);
+                           const auto x = randn(size_t(s.k * s.n), 32);
+                           const auto b = randn(size_t(s.m), 33, 0.5f);
+                           const int tw = g.add(s.dt, {s.k, s.m}, w.data());
+                           const int tx = g.add_f32({s.k, s.n}, x);
+                           const int tb = g.add_f32({s.m}, b);
+                           const int ty = g.add(APH_DTYPE_F32, {s.m, s.n});
+                           g.node(APH_OP_MUL_MAT, {tw, tx, tb}, ty);
+                           if (auto why = g.unsupported(); !why.empty()) return Result::skip(why);
+                           g.compute();
+                           // Row r of the product is row r % distinct of the small product, plus bias[r].
+                           std::vector<float> small(size_t(distinct * s.n));
+                           ref::matmul(s.dt, w.data(), s.k, distinct, x.data(), s.n, nullptr, small.data());
+                           std::vector<float> ref(size_t(s.m * s.n));
+                           for (int64_t j = 0; j < s.n; ++j)
+                               for (int64_t r = 0; r < s.m; ++r)
+                                   ref[size_t(j * s.m + r)] = small[size_t(j * distinct + r % distinct)] + b[size_t(r)];
+                           return judge(g, g.f32(ty), ref, matmul_tolerance(s.dt));
+                       }});
+    }
+    constexpr uint32_t dt = APH_DTYPE_Q8_0;
+    constexpr int64_t k = 4096, m = 33000;
+    out.push_back({"op/get_rows", fmt::format("src={},d={},vocab={},n=7,over-128MiB", dtype_label(dt), k, m), [](Env& env) {
+                       OpGraph g(env.backend_context());
+                       const auto table = repeated_rows(dt, k, m);
+                       const std::vector<int32_t> ids = {int32_t(m - 1), 0, 30838, 30839, 30840, 15000, int32_t(m - 1)};
+                       const int tt = g.add(dt, {k, m}, table.data());
+                       const int ti = g.add_i32(ids);
+                       const int ty = g.add(APH_DTYPE_F32, {k, int64_t(ids.size())});
+                       g.node(APH_OP_GET_ROWS, {tt, ti}, ty);
+                       if (auto why = g.unsupported(); !why.empty()) return Result::skip(why);
+                       g.compute();
+                       std::vector<float> ref(size_t(k) * ids.size());
+                       ref::get_rows(dt, table.data(), k, ids.data(), int64_t(ids.size()), ref.data());
+                       return judge(g, g.f32(ty), ref, kExact);
+                   }});
 }
 
 // ------------------------------------------------------------------------------------------------ RMS_NORM, elementwise
@@ -328,6 +395,7 @@ std::vector<Case> op_cases() {
     std::vector<Case> out;
     add_get_rows(out);
     add_mul_mat(out);
+    add_over_binding_limit(out);
     add_elementwise(out);
     add_copy(out);
     add_rope(out);

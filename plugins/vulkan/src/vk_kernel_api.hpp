@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,7 @@ struct DeviceCaps {
     uint32_t max_workgroup_invocations = 0;
     uint32_t max_workgroup_count[3] = {0, 0, 0};
     uint32_t max_push_constants = 128;
+    bool shader_float64 = false;            // double arithmetic (ROPE forms its angles in double when present)
 };
 
 // One storage-buffer binding: a window of a VkBuffer. `offset` is aligned to min_storage_buffer_offset_alignment.
@@ -65,6 +67,15 @@ public:
     // Device scratch memory private to the current node (e.g. activations quantised to 8 bit), valid until
     // the graph has finished. Aligned to min_storage_buffer_offset_alignment; contents undefined.
     virtual Binding scratch(uint64_t bytes) = 0;
+
+    // Read-only data written by the host now, for the current node (e.g. ROPE's table of rotary frequencies,
+    // computed in double on the host), valid until the graph has finished; aligned like scratch().
+    // (Appended by the runtime; not pure, so a Recorder written against the first version still compiles.)
+    virtual Binding constants(const void* data, uint64_t bytes) {
+        (void)data;
+        (void)bytes;
+        throw std::runtime_error("Recorder::constants is not implemented by this recorder");
+    }
 
     // Records one dispatch: bindings[i] is set 0, binding i (storage buffer); spec[i] is the uint32
     // specialization constant with constant_id i; push is at most caps().max_push_constants bytes.
