@@ -2,6 +2,7 @@
 
 #include <aprhost/core/error.hpp>
 #include <aprhost/core/step_graph.hpp>
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
 #include <aprhost/reference/quantize.hpp>
 
@@ -11,30 +12,9 @@
 
 namespace aprhost::conformance {
 
-size_t dtype_row_bytes(uint32_t dtype, int64_t n) {
-    if (dtype == APH_DTYPE_I32) return size_t(n) * 4;
-    return ref::row_bytes(dtype, n);
-}
+size_t dtype_row_bytes(uint32_t dtype, int64_t n) { return size_t(sdk::dtype_row_bytes(dtype, n)); }
 
-const char* dtype_label(uint32_t dtype) {
-    switch (dtype) {
-        case APH_DTYPE_F32: return "f32";
-        case APH_DTYPE_F16: return "f16";
-        case APH_DTYPE_BF16: return "bf16";
-        case APH_DTYPE_Q4_0: return "q4_0";
-        case APH_DTYPE_Q4_1: return "q4_1";
-        case APH_DTYPE_Q5_0: return "q5_0";
-        case APH_DTYPE_Q5_1: return "q5_1";
-        case APH_DTYPE_Q8_0: return "q8_0";
-        case APH_DTYPE_Q4_K: return "q4_K";
-        case APH_DTYPE_Q5_K: return "q5_K";
-        case APH_DTYPE_Q6_K: return "q6_K";
-        case APH_DTYPE_APR_Q4: return "apr_q4";
-        case APH_DTYPE_APR_Q8: return "apr_q8";
-        case APH_DTYPE_I32: return "i32";
-        default: return "?";
-    }
-}
+const char* dtype_label(uint32_t dtype) { return sdk::dtype_name(dtype, "?"); }
 
 int OpGraph::add(uint32_t dtype, std::initializer_list<int64_t> ne_list, const void* data) {
     aph_tensor t{};
@@ -45,10 +25,7 @@ int OpGraph::add(uint32_t dtype, std::initializer_list<int64_t> ne_list, const v
     for (; i < APH_MAX_DIMS; ++i) t.ne[i] = 1;
     const size_t rb = dtype_row_bytes(dtype, t.ne[0]);
     if (rb == 0) throw core::Error(core::ErrorKind::USAGE, "conformance: bad tensor shape for " + std::string(dtype_label(dtype)));
-    t.nb[0] = dtype == APH_DTYPE_I32 ? 4 : int64_t(ref::block_bytes(dtype));
-    t.nb[1] = int64_t(rb);
-    t.nb[2] = t.nb[1] * t.ne[1];
-    t.nb[3] = t.nb[2] * t.ne[2];
+    sdk::set_packed_strides(t);
     const uint64_t payload = uint64_t(t.nb[3] * t.ne[3]);
     auto buf = ctx_->alloc(kGuard + payload + kGuard, "conformance tensor");
     t.buffer = buf->handle();

@@ -1,5 +1,6 @@
 #include "cpu_test_harness.hpp"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
 #include <aprhost/reference/quantize.hpp>
 
@@ -23,28 +24,9 @@ constexpr uint8_t kSentinel = 0xA5;
 
 }  // namespace
 
-size_t row_bytes(uint32_t dtype, int64_t n) {
-    if (dtype == APH_DTYPE_I32) return static_cast<size_t>(n) * 4;
-    return aprhost::ref::row_bytes(dtype, n);
-}
+size_t row_bytes(uint32_t dtype, int64_t n) { return static_cast<size_t>(aprhost::sdk::dtype_row_bytes(dtype, n)); }
 
-const char* dtype_name(uint32_t dtype) {
-    switch (dtype) {
-        case APH_DTYPE_F32: return "f32";
-        case APH_DTYPE_F16: return "f16";
-        case APH_DTYPE_BF16: return "bf16";
-        case APH_DTYPE_Q4_0: return "q4_0";
-        case APH_DTYPE_Q4_1: return "q4_1";
-        case APH_DTYPE_Q5_0: return "q5_0";
-        case APH_DTYPE_Q5_1: return "q5_1";
-        case APH_DTYPE_Q8_0: return "q8_0";
-        case APH_DTYPE_Q4_K: return "q4_K";
-        case APH_DTYPE_Q5_K: return "q5_K";
-        case APH_DTYPE_Q6_K: return "q6_K";
-        case APH_DTYPE_I32: return "i32";
-        default: return "?";
-    }
-}
+const char* dtype_name(uint32_t dtype) { return aprhost::sdk::dtype_name(dtype, "?"); }
 
 const Plugin& Plugin::get(const std::string& variant) {
     static std::map<std::string, std::unique_ptr<Plugin>> cache;
@@ -124,7 +106,7 @@ int Graph::add(uint32_t dtype, std::initializer_list<int64_t> ne_list, const voi
     for (; i < APH_MAX_DIMS; ++i) t.ne[i] = 1;
     Slot s;
     s.row_bytes = row_bytes(dtype, t.ne[0]);
-    s.unit = dtype == APH_DTYPE_I32 ? 4 : aprhost::ref::block_bytes(dtype);
+    s.unit = static_cast<uint64_t>(aprhost::sdk::dtype_block_bytes(dtype));
     REQUIRE(s.row_bytes != 0);
     t.nb[0] = static_cast<int64_t>(s.unit);
     t.nb[1] = static_cast<int64_t>(s.row_bytes) + pad1;

@@ -5,6 +5,7 @@
 // The last case prints the decode GEMV's bandwidth on 7B-shaped Q4_K / Q6_K matrices (a benchmark, not a check).
 #include "cuda_kernel_api.hpp"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
 #include <aprhost/reference/ops.hpp>
 #include <aprhost/reference/quantize.hpp>
@@ -80,11 +81,7 @@ aph_tensor tensor(uint32_t dtype, std::initializer_list<int64_t> ne, void* base,
     int i = 0;
     for (int64_t v : ne) t.ne[i++] = v;
     for (; i < APH_MAX_DIMS; ++i) t.ne[i] = 1;
-    const uint32_t layout = dtype == APH_DTYPE_I32 ? static_cast<uint32_t>(APH_DTYPE_F32) : dtype;  // both 4 bytes
-    t.nb[0] = static_cast<int64_t>(ref::block_bytes(layout));
-    t.nb[1] = static_cast<int64_t>(ref::row_bytes(layout, t.ne[0]));
-    t.nb[2] = t.nb[1] * t.ne[1];
-    t.nb[3] = t.nb[2] * t.ne[2];
+    aprhost::sdk::set_packed_strides(t);
     t.buffer = reinterpret_cast<aph_buffer_t>(base);
     t.offset = offset;
     return t;

@@ -8,6 +8,7 @@
 //     < 1e-3, the F-PERF-002 bound) and against the f32 activations (the conformance bound NMSE 5e-4).
 #include "quant_dot.cuh"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
 #include <aprhost/reference/ops.hpp>
 #include <aprhost/reference/quantize.hpp>
@@ -23,6 +24,7 @@
 
 namespace qb = aprhost::cuda::qb;
 namespace ref = aprhost::ref;
+namespace sdk = aprhost::sdk;
 
 namespace {
 
@@ -30,25 +32,6 @@ constexpr uint32_t kQuantDtypes[] = {APH_DTYPE_Q4_0, APH_DTYPE_Q4_1, APH_DTYPE_Q
                                      APH_DTYPE_Q8_0, APH_DTYPE_Q4_K, APH_DTYPE_Q5_K,   APH_DTYPE_Q6_K,
                                      APH_DTYPE_APR_Q4, APH_DTYPE_APR_Q8};
 constexpr uint32_t kFloatDtypes[] = {APH_DTYPE_F32, APH_DTYPE_F16, APH_DTYPE_BF16};
-
-std::string dtype_name(uint32_t dt) {
-    switch (dt) {
-        case APH_DTYPE_F32: return "f32";
-        case APH_DTYPE_F16: return "f16";
-        case APH_DTYPE_BF16: return "bf16";
-        case APH_DTYPE_Q4_0: return "q4_0";
-        case APH_DTYPE_Q4_1: return "q4_1";
-        case APH_DTYPE_Q5_0: return "q5_0";
-        case APH_DTYPE_Q5_1: return "q5_1";
-        case APH_DTYPE_Q8_0: return "q8_0";
-        case APH_DTYPE_Q4_K: return "q4_K";
-        case APH_DTYPE_Q5_K: return "q5_K";
-        case APH_DTYPE_Q6_K: return "q6_K";
-        case APH_DTYPE_APR_Q4: return "apr_q4";
-        case APH_DTYPE_APR_Q8: return "apr_q8";
-        default: return std::to_string(dt);
-    }
-}
 
 std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
     std::mt19937 rng(seed);
@@ -355,13 +338,13 @@ TEST_CASE("cuda dequantisers are bit-identical to the reference", "[cuda][dequan
         const int64_t k = ref::block_elems(dt) == 256 ? 768 : 224;
         const int64_t m = 9;
         for (int kind = 0; kind < 2; ++kind) {
-            SECTION(dtype_name(dt) + (kind == 0 ? " random bytes" : " quantised gaussian")) {
+            SECTION(sdk::dtype_str(dt) + (kind == 0 ? " random bytes" : " quantised gaussian")) {
                 const auto w = kind == 0 ? random_blocks(dt, k, m, 100 + dt) : quantised_gaussian(dt, k, m, 200 + dt, 0.05f);
                 std::vector<float> expect(static_cast<size_t>(k * m)), got(static_cast<size_t>(k * m), -1.0f);
                 ref::dequantize_row(dt, w.data(), expect.data(), k * m);
                 const size_t rb = ref::row_bytes(dt, k);
                 for (int64_t r = 0; r < m; ++r) cuda_dequant_row(dt, w.data() + r * rb, k, got.data() + r * k);
-                INFO(dtype_name(dt));
+                INFO(sdk::dtype_str(dt));
                 CHECK(bit_mismatches(got, expect) == 0);
             }
         }
@@ -397,7 +380,7 @@ TEST_CASE("cuda decode GEMV integer dot products match dequant-then-matmul", "[c
         const int64_t k = ref::block_elems(dt) == 256 ? 256 * 7 : 32 * 43;
         const int64_t m = 37;
         for (int kind = 0; kind < 2; ++kind) {
-            SECTION(dtype_name(dt) + (kind == 0 ? " quantised gaussian" : " random bytes")) {
+            SECTION(sdk::dtype_str(dt) + (kind == 0 ? " quantised gaussian" : " random bytes")) {
                 const auto w = kind == 0 ? quantised_gaussian(dt, k, m, 300 + dt, 0.05f) : random_blocks(dt, k, m, 400 + dt);
                 const auto x = randn(static_cast<size_t>(k * 8), 500 + dt, 1.0f);
                 std::vector<int8_t> xq;
@@ -415,7 +398,7 @@ TEST_CASE("cuda decode GEMV integer dot products match dequant-then-matmul", "[c
                     const ErrStats eq = compare(got, expect_q), ef = compare(got, expect_f);
                     double scale = 0.0;
                     for (float v : expect_f) scale = std::max(scale, std::fabs(static_cast<double>(v)));
-                    INFO(dtype_name(dt) << " ncols=" << ncols << ": vs 8-bit activations NMSE " << eq.nmse
+                    INFO(sdk::dtype_str(dt) << " ncols=" << ncols << ": vs 8-bit activations NMSE " << eq.nmse
                                         << " max|diff| " << eq.max_abs << "; vs f32 activations NMSE " << ef.nmse
                                         << " max|diff| " << ef.max_abs << " (max |ref| " << scale << ")");
                     CHECK(eq.nmse <= 1e-10);
@@ -425,7 +408,7 @@ TEST_CASE("cuda decode GEMV integer dot products match dequant-then-matmul", "[c
                     }
                     if (ncols == 8 && kind == 0) {
                         // Printed once per dtype: the numbers the report quotes.
-                        WARN(dtype_name(dt) << " k=" << k << " m=" << m << " n=8: vs dequant-then-matmul (same 8-bit "
+                        WARN(sdk::dtype_str(dt) << " k=" << k << " m=" << m << " n=8: vs dequant-then-matmul (same 8-bit "
                                             << "activations) max|diff| " << eq.max_abs << " NMSE " << eq.nmse
                                             << "; vs f32 activations max|diff| " << ef.max_abs << " NMSE " << ef.nmse);
                     }
@@ -437,7 +420,7 @@ TEST_CASE("cuda decode GEMV integer dot products match dequant-then-matmul", "[c
 
 TEST_CASE("cuda decode GEMV float weights match the reference", "[cuda][gemv]") {
     for (uint32_t dt : kFloatDtypes) {
-        SECTION(dtype_name(dt)) {
+        SECTION(sdk::dtype_str(dt)) {
             const int64_t k = 8 * 97, m = 23;
             const auto w = quantised_gaussian(dt, k, m, 600 + dt, 0.05f);
             const auto x = randn(static_cast<size_t>(k * 8), 700 + dt, 1.0f);
@@ -447,10 +430,10 @@ TEST_CASE("cuda decode GEMV float weights match the reference", "[cuda][gemv]") 
                 const auto got = ncols == 1 ? warp_gemv_float<1>(dt, w.data(), k, m, x.data(), 1)
                                             : warp_gemv_float<8>(dt, w.data(), k, m, x.data(), ncols);
                 const ErrStats e = compare(got, expect);
-                INFO(dtype_name(dt) << " ncols=" << ncols << " NMSE " << e.nmse << " max|diff| " << e.max_abs);
+                INFO(sdk::dtype_str(dt) << " ncols=" << ncols << " NMSE " << e.nmse << " max|diff| " << e.max_abs);
                 CHECK(e.nmse <= 1e-10);
                 CHECK(e.max_abs < 1e-3);
-                if (ncols == 8) WARN(dtype_name(dt) << " k=" << k << " n=8: max|diff| " << e.max_abs << " NMSE " << e.nmse);
+                if (ncols == 8) WARN(sdk::dtype_str(dt) << " k=" << k << " n=8: max|diff| " << e.max_abs << " NMSE " << e.nmse);
             }
         }
     }
@@ -458,7 +441,7 @@ TEST_CASE("cuda decode GEMV float weights match the reference", "[cuda][gemv]") 
 
 TEST_CASE("cuda prefill tile matches dequant-then-matmul and the decode GEMV", "[cuda][tile]") {
     for (uint32_t dt : kQuantDtypes) {
-        SECTION(dtype_name(dt)) {
+        SECTION(sdk::dtype_str(dt)) {
             const int64_t k = ref::block_elems(dt) == 256 ? 256 * 5 : 32 * 37;
             const int64_t m = 23, ncols = 19;  // partial row group (23 = 5·4 + 3) and column group (19 = 2·8 + 3)
             const auto w = quantised_gaussian(dt, k, m, 800 + dt, 0.05f);
@@ -472,7 +455,7 @@ TEST_CASE("cuda prefill tile matches dequant-then-matmul and the decode GEMV", "
             ref::matmul(dt, w.data(), k, m, xdq.data(), ncols, nullptr, expect.data());
             const auto got = tile_gemm(dt, w.data(), k, m, xq, xds, ncols);
             const ErrStats e = compare(got, expect);
-            INFO(dtype_name(dt) << ": NMSE " << e.nmse << " max|diff| " << e.max_abs);
+            INFO(sdk::dtype_str(dt) << ": NMSE " << e.nmse << " max|diff| " << e.max_abs);
             CHECK(e.nmse <= 1e-10);
             CHECK(e.max_abs < 1e-3);
             // Column by column, the decode GEMV (one column at a time) gives the same values up to FP32 summation

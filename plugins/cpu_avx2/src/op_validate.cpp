@@ -1,13 +1,15 @@
-// What the CPU backend accepts: op × dtype × shape rules (unsupported_reason) and the buffer-bounds check every
-// node passes before it runs. Layout rule for every tensor: rows are contiguous (nb[0] = element or block size);
-// nb[1..3] are free (views).
+// What the CPU backend accepts and the buffer-bounds check every node passes before it runs. The ABI's rules
+// (indices, tensor layouts, each op's dtypes/shapes/parameters) are the SDK's (aprhost/graph_rules.hpp); on top
+// of them the CPU backend asks for:
+//   - tensors of the weight dtypes or i32 only (its kernels implement no other dtype, Q8_K included);
+//   - views aligned to their element size: kernels read f32/i32 as 4-byte and f16/bf16/block scales as 2-byte
+//     values, and buffer memory aligned to 4 bytes.
 #include "ops.hpp"
 #include "tensor_view.hpp"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/plugin.hpp>
-#include <aprhost/reference/dequant.hpp>
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -15,301 +17,33 @@ namespace aprhost::cpu {
 
 namespace {
 
-std::string dtype_str(uint32_t dt) {
-    switch (dt) {
-        case APH_DTYPE_F32: return "f32";
-        case APH_DTYPE_F16: return "f16";
-        case APH_DTYPE_BF16: return "bf16";
-        case APH_DTYPE_Q4_0: return "q4_0";
-        case APH_DTYPE_Q4_1: return "q4_1";
-        case APH_DTYPE_Q5_0: return "q5_0";
-        case APH_DTYPE_Q5_1: return "q5_1";
-        case APH_DTYPE_Q8_0: return "q8_0";
-        case APH_DTYPE_Q4_K: return "q4_K";
-        case APH_DTYPE_Q5_K: return "q5_K";
-        case APH_DTYPE_Q6_K: return "q6_K";
-        case APH_DTYPE_APR_Q4: return "apr_q4";
-        case APH_DTYPE_APR_Q8: return "apr_q8";
-        case APH_DTYPE_I32: return "i32";
-        default: return "dtype " + std::to_string(dt);
-    }
-}
+bool cpu_implements_dtype(uint32_t dt) { return dt == APH_DTYPE_I32 || sdk::is_weight_dtype(dt); }
 
-std::string shape_str(const aph_tensor& t) {
-    // Appended piecewise: GCC 12 warns (-Wrestrict, a known false positive) on "[" + std::to_string(...).
-    std::string s(1, '[');
-    for (int i = 0; i < APH_MAX_DIMS; ++i) {
-        if (i) s += ", ";
-        s += std::to_string(t.ne[i]);
-    }
-    s += ']';
-    return s;
-}
+const sdk::LayoutRules kLayout{int64_t{1} << 48, /*aligned_views=*/true, cpu_implements_dtype};
 
-bool is_weight_dtype(uint32_t dt) {
-    switch (dt) {
-        case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16:
-        case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
-        case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K:
-        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool is_float_dtype(uint32_t dt) { return dt == APH_DTYPE_F32 || dt == APH_DTYPE_F16 || dt == APH_DTYPE_BF16; }
-
-// Element (or block) size in bytes for the dtypes this backend handles; 0 otherwise.
-int64_t unit_bytes(uint32_t dt) {
-    if (dt == APH_DTYPE_I32) return 4;
-    return is_weight_dtype(dt) ? static_cast<int64_t>(aprhost::ref::block_bytes(dt)) : 0;
-}
-
-// Generic per-tensor layout checks; "" when fine.
-std::string check_layout(const aph_tensor& t, const char* role) {
-    const int64_t ub = unit_bytes(t.dtype);
-    if (ub == 0) return std::string(role) + " has unsupported " + dtype_str(t.dtype);
-    for (int i = 0; i < APH_MAX_DIMS; ++i)
-        if (t.ne[i] < 0 || (i > 0 && t.nb[i] < 0))
-            return std::string(role) + " has a negative extent or stride " + shape_str(t);
-    int64_t count = 1;
-    for (int i = 0; i < APH_MAX_DIMS; ++i)
-        if (__builtin_mul_overflow(count, t.ne[i], &count) || count > (int64_t{1} << 48))
-            return std::string(role) + " " + shape_str(t) + " has too many elements";
-    if (t.nb[0] != ub)
-        return std::string(role) + " rows are not contiguous (nb[0] = " + std::to_string(t.nb[0]) + ", need " +
-               std::to_string(ub) + ")";
-    // Kernels read f32/i32 as 4-byte and f16/bf16/block scales as 2-byte values: views must keep that alignment.
-    const int64_t align = (t.dtype == APH_DTYPE_F32 || t.dtype == APH_DTYPE_I32) ? 4 : 2;
-    if (t.offset % static_cast<uint64_t>(align) != 0 || t.nb[1] % align != 0 || t.nb[2] % align != 0 ||
-        t.nb[3] % align != 0)
-        return std::string(role) + " offset/strides are not multiples of " + std::to_string(align) + " bytes";
-    const int64_t be = dtype_block_elems(t.dtype);
-    if (t.ne[0] % be != 0)
-        return std::string(role) + " row of " + std::to_string(t.ne[0]) + " " + dtype_str(t.dtype) +
-               " elements is not a whole number of blocks of " + std::to_string(be);
-    if (!t.buffer) return std::string(role) + " has no buffer";
-    return "";
-}
-
-int64_t row_bytes_of(const aph_tensor& t) { return static_cast<int64_t>(dtype_row_bytes(t.dtype, t.ne[0])); }
-
-bool contiguous(const aph_tensor& t) {
-    const int64_t rb = row_bytes_of(t);
-    return (t.ne[1] == 1 || t.nb[1] == rb) && (t.ne[2] == 1 || t.nb[2] == rb * t.ne[1]) &&
-           (t.ne[3] == 1 || t.nb[3] == rb * t.ne[1] * t.ne[2]);
-}
-
-std::string need_dtype(const aph_tensor& t, uint32_t dt, const char* role) {
-    if (t.dtype != dt) return std::string(role) + " must be " + dtype_str(dt) + ", got " + dtype_str(t.dtype);
-    return "";
-}
-
-std::string need_same_shape(const aph_tensor& a, const aph_tensor& b, const char* what) {
-    if (!same_shape(a, b)) return std::string(what) + " shapes differ: " + shape_str(a) + " vs " + shape_str(b);
-    return "";
-}
-
-// Per-op rules. src[i] < 0 means absent.
-std::string check_node(const aph_graph& g, const aph_node& n) {
-    auto src = [&](int i) -> const aph_tensor& { return g.tensors[n.src[i]]; };
-    auto has = [&](int i) { return n.src[i] >= 0; };
-    const aph_tensor& d = g.tensors[n.dst];
-    std::string r;
-#define APH_CHECK(expr)      \
-    if (!(r = (expr)).empty()) \
-    return r
-    switch (n.op) {
-        case APH_OP_GET_ROWS: {
-            if (!has(0) || !has(1)) return "GET_ROWS needs src0 (table) and src1 (ids)";
-            const aph_tensor &t = src(0), &ids = src(1);
-            if (!is_weight_dtype(t.dtype)) return "GET_ROWS table dtype " + dtype_str(t.dtype) + " is not supported";
-            APH_CHECK(need_dtype(ids, APH_DTYPE_I32, "GET_ROWS ids"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "GET_ROWS dst"));
-            if (t.ne[2] != 1 || t.ne[3] != 1) return "GET_ROWS table must be 2-D, got " + shape_str(t);
-            if (ids.ne[1] != 1 || ids.ne[2] != 1 || ids.ne[3] != 1) return "GET_ROWS ids must be 1-D";
-            if (d.ne[0] != t.ne[0] || d.ne[1] != ids.ne[0] || d.ne[2] != 1 || d.ne[3] != 1)
-                return "GET_ROWS dst must be [" + std::to_string(t.ne[0]) + ", " + std::to_string(ids.ne[0]) +
-                       "], got " + shape_str(d);
-            return "";
-        }
-        case APH_OP_RMS_NORM: {
-            if (!has(0)) return "RMS_NORM needs src0";
-            APH_CHECK(need_dtype(src(0), APH_DTYPE_F32, "RMS_NORM src0"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "RMS_NORM dst"));
-            APH_CHECK(need_same_shape(src(0), d, "RMS_NORM src0/dst"));
-            if (has(1)) {
-                APH_CHECK(need_dtype(src(1), APH_DTYPE_F32, "RMS_NORM weight"));
-                if (src(1).ne[0] != src(0).ne[0]) return "RMS_NORM weight length differs from the row length";
-            }
-            if (!(n.fparams[0] >= 0.0f)) return "RMS_NORM eps must be >= 0";
-            return "";
-        }
-        case APH_OP_MUL_MAT: {
-            if (!has(0) || !has(1)) return "MUL_MAT needs src0 (weights) and src1 (activations)";
-            const aph_tensor &w = src(0), &x = src(1);
-            if (!is_weight_dtype(w.dtype)) return "MUL_MAT weight dtype " + dtype_str(w.dtype) + " is not supported";
-            APH_CHECK(need_dtype(x, APH_DTYPE_F32, "MUL_MAT src1"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "MUL_MAT dst"));
-            if (w.ne[2] != 1 || w.ne[3] != 1) return "MUL_MAT weights must be 2-D, got " + shape_str(w);
-            if (x.ne[0] != w.ne[0])
-                return "MUL_MAT inner sizes differ: weights " + shape_str(w) + ", activations " + shape_str(x);
-            if (d.ne[0] != w.ne[1] || d.ne[1] != x.ne[1] || d.ne[2] != x.ne[2] || d.ne[3] != x.ne[3])
-                return "MUL_MAT dst shape " + shape_str(d) + " does not match weights " + shape_str(w) +
-                       " x activations " + shape_str(x);
-            if (has(2)) {
-                APH_CHECK(need_dtype(src(2), APH_DTYPE_F32, "MUL_MAT bias"));
-                if (src(2).ne[0] != w.ne[1]) return "MUL_MAT bias length differs from the output rows";
-            }
-            return "";
-        }
-        case APH_OP_ROPE: {
-            if (!has(0) || !has(1)) return "ROPE needs src0 and src1 (positions)";
-            const aph_tensor &x = src(0), &p = src(1);
-            APH_CHECK(need_dtype(x, APH_DTYPE_F32, "ROPE src0"));
-            APH_CHECK(need_dtype(p, APH_DTYPE_I32, "ROPE positions"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "ROPE dst"));
-            APH_CHECK(need_same_shape(x, d, "ROPE src0/dst"));
-            if (x.ne[3] != 1) return "ROPE src0 must be [head_dim, heads, n], got " + shape_str(x);
-            if (p.ne[0] != x.ne[2]) return "ROPE needs one position per token";
-            const int mode = n.iparams[0], n_rot = n.iparams[1];
-            if (mode != APH_ROPE_NORM && mode != APH_ROPE_NEOX) return "ROPE mode " + std::to_string(mode) + " is not supported";
-            if (n_rot <= 0 || n_rot % 2 != 0 || n_rot > x.ne[0])
-                return "ROPE n_rot " + std::to_string(n_rot) + " must be even and in 1.." + std::to_string(x.ne[0]);
-            if (!(n.fparams[0] > 0.0f)) return "ROPE freq_base must be > 0";
-            // In place is fine (each pair is read before it is written); partial overlap is not.
-            if (d.buffer == x.buffer && d.offset != x.offset) {
-                const uint64_t lo = std::min(d.offset, x.offset), hi = std::max(d.offset, x.offset);
-                if (hi - lo < static_cast<uint64_t>(x.nb[2] * x.ne[2])) return "ROPE dst partially overlaps src0";
-            }
-            return "";
-        }
-        case APH_OP_KV_STORE: {
-            if (!has(0) || !has(1)) return "KV_STORE needs src0 (k or v) and src1 (slots)";
-            const aph_tensor &x = src(0), &s = src(1);
-            APH_CHECK(need_dtype(x, APH_DTYPE_F32, "KV_STORE src0"));
-            APH_CHECK(need_dtype(s, APH_DTYPE_I32, "KV_STORE slots"));
-            if (d.dtype != APH_DTYPE_F32 && d.dtype != APH_DTYPE_F16)
-                return "KV_STORE cache dtype must be f32 or f16, got " + dtype_str(d.dtype);
-            if (d.ne[2] != 1 || d.ne[3] != 1) return "KV_STORE cache must be 2-D [head_dim*kv_heads, slots]";
-            // Either [head_dim, kv_heads, n] (head_dim·kv_heads = cache row) or rows that are whole cache rows.
-            const bool per_head = x.ne[0] != d.ne[0];
-            if (per_head && (x.ne[0] * x.ne[1] != d.ne[0] || x.ne[3] != 1))
-                return "KV_STORE src0 " + shape_str(x) + " does not fit cache rows of " + std::to_string(d.ne[0]);
-            const int64_t tokens = per_head ? x.ne[2] : tensor_rows(x);
-            if (s.ne[0] != tokens) return "KV_STORE needs one slot per token";
-            return "";
-        }
-        case APH_OP_ATTENTION: {
-            for (int i = 0; i < 4; ++i)
-                if (!has(i)) return "ATTENTION needs src0 (q), src1 (K cache), src2 (V cache), src3 (block table)";
-            const aph_tensor &q = src(0), &k = src(1), &v = src(2), &t = src(3);
-            APH_CHECK(need_dtype(q, APH_DTYPE_F32, "ATTENTION q"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "ATTENTION dst"));
-            APH_CHECK(need_dtype(t, APH_DTYPE_I32, "ATTENTION block table"));
-            APH_CHECK(need_same_shape(q, d, "ATTENTION q/dst"));
-            for (const aph_tensor* c : {&k, &v})
-                if (c->dtype != APH_DTYPE_F32 && c->dtype != APH_DTYPE_F16)
-                    return "ATTENTION cache dtype must be f32 or f16, got " + dtype_str(c->dtype);
-            if (q.ne[3] != 1) return "ATTENTION q must be [head_dim, heads, n], got " + shape_str(q);
-            const int64_t hd = q.ne[0];
-            if (hd == 0 || k.ne[0] % hd != 0 || k.ne[0] == 0) return "ATTENTION K rows are not a multiple of head_dim";
-            if (v.ne[0] != k.ne[0]) return "ATTENTION K and V rows differ";
-            if (k.ne[2] != 1 || k.ne[3] != 1 || v.ne[2] != 1 || v.ne[3] != 1) return "ATTENTION caches must be 2-D";
-            const int64_t kvh = k.ne[0] / hd;
-            if (q.ne[1] % kvh != 0)
-                return "ATTENTION heads (" + std::to_string(q.ne[1]) + ") are not a multiple of kv heads (" +
-                       std::to_string(kvh) + ")";
-            const int64_t n_kv = n.iparams[0], bs = n.iparams[1];
-            if (bs <= 0) return "ATTENTION block_size must be > 0";
-            if (n_kv < q.ne[2]) return "ATTENTION n_kv (" + std::to_string(n_kv) + ") is smaller than the query count";
-            if (t.ne[0] < (n_kv + bs - 1) / bs) return "ATTENTION block table is shorter than n_kv needs";
-            if (!contiguous(t)) return "ATTENTION block table must be contiguous";
-            return "";
-        }
-        case APH_OP_SWIGLU:
-        case APH_OP_GEGLU:
-        case APH_OP_ADD: {
-            if (!has(0) || !has(1)) return "binary op needs src0 and src1";
-            APH_CHECK(need_dtype(src(0), APH_DTYPE_F32, "src0"));
-            APH_CHECK(need_dtype(src(1), APH_DTYPE_F32, "src1"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "dst"));
-            APH_CHECK(need_same_shape(src(0), d, "src0/dst"));
-            if (n.op != APH_OP_ADD) return need_same_shape(src(0), src(1), "src0/src1");
-            const aph_tensor &a = src(0), &b = src(1);
-            if (b.ne[0] != a.ne[0]) return "ADD rows differ in length";
-            for (int i = 1; i < APH_MAX_DIMS; ++i)
-                if (b.ne[i] != 1 && b.ne[i] != a.ne[i]) return "ADD src1 " + shape_str(b) + " does not broadcast to " + shape_str(a);
-            return "";
-        }
-        case APH_OP_SCALE: {
-            if (!has(0)) return "SCALE needs src0";
-            APH_CHECK(need_dtype(src(0), APH_DTYPE_F32, "SCALE src0"));
-            APH_CHECK(need_dtype(d, APH_DTYPE_F32, "SCALE dst"));
-            return need_same_shape(src(0), d, "SCALE src0/dst");
-        }
-        case APH_OP_COPY: {
-            if (!has(0)) return "COPY needs src0";
-            const aph_tensor& s = src(0);
-            if (s.dtype != d.dtype && !(is_float_dtype(s.dtype) && is_float_dtype(d.dtype)))
-                return "COPY " + dtype_str(s.dtype) + " -> " + dtype_str(d.dtype) + " is not supported";
-            if (tensor_elements(s) != tensor_elements(d)) return "COPY element counts differ";
-            if (!same_shape(s, d) && !(contiguous(s) && contiguous(d)))
-                return "COPY between different shapes needs contiguous tensors";
-            return "";
-        }
-        default:
-            return "op " + std::to_string(n.op) + " is not supported by the cpu backend";
-    }
-#undef APH_CHECK
+sdk::OpRules op_rules() {
+    sdk::OpRules r;
+    r.backend_name = "cpu";
+    return r;
 }
 
 }  // namespace
 
 std::string op_unsupported_reason(const aph_graph& g, uint32_t node_index) {
-    if (node_index >= g.n_nodes) return "node index " + std::to_string(node_index) + " out of range";
-    const aph_node& n = g.nodes[node_index];
-    if (n.dst < 0 || static_cast<uint32_t>(n.dst) >= g.n_tensors) return "node has no valid dst tensor";
-    for (int i = 0; i < APH_MAX_SRC; ++i)
-        if (n.src[i] >= 0 && static_cast<uint32_t>(n.src[i]) >= g.n_tensors)
-            return "src" + std::to_string(i) + " index " + std::to_string(n.src[i]) + " out of range";
-    static const char* const roles[] = {"src0", "src1", "src2", "src3", "src4", "src5"};
-    for (int i = 0; i < APH_MAX_SRC; ++i) {
-        if (n.src[i] < 0) continue;
-        std::string r = check_layout(g.tensors[n.src[i]], roles[i]);
-        if (!r.empty()) return r;
-    }
-    std::string r = check_layout(g.tensors[n.dst], "dst");
-    if (!r.empty()) return r;
-    return check_node(g, n);
+    return sdk::node_reason(g, node_index, kLayout, op_rules());
 }
 
 void op_check_bounds(const aph_graph& g, const aph_node& node) {
     auto check = [&](int32_t idx, const char* role) {
         if (idx < 0) return;
         const aph_tensor& t = g.tensors[idx];
-        if (t.ne[0] == 0 || t.ne[1] == 0 || t.ne[2] == 0 || t.ne[3] == 0) return;
-        // end = offset + row bytes + Σ (ne[i] − 1)·nb[i], overflow-checked (shapes come from the caller).
-        uint64_t end = 0;
-        bool overflow = __builtin_add_overflow(t.offset, static_cast<uint64_t>(row_bytes_of(t)), &end);
-        for (int i = 1; i < APH_MAX_DIMS && !overflow; ++i) {
-            uint64_t span = 0;
-            overflow = __builtin_mul_overflow(static_cast<uint64_t>(t.ne[i] - 1), static_cast<uint64_t>(t.nb[i]), &span) ||
-                       __builtin_add_overflow(end, span, &end);
-        }
-        if (overflow) throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, std::string(role) + " " + shape_str(t) + " overflows");
         const CpuBuffer* b = as_cpu_buffer(t.buffer);
-        if (reinterpret_cast<uintptr_t>(b->data) % 4 != 0)
+        const std::string why = sdk::tensor_bounds_reason(t, b->size, role);
+        if (!why.empty()) throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, why);
+        if (sdk::tensor_elements(t) != 0 && reinterpret_cast<uintptr_t>(b->data) % 4 != 0)
             throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, std::string(role) + ": buffer memory is not 4-byte aligned");
-        if (end > b->size)
-            throw sdk::Error(APH_STATUS_INVALID_ARGUMENT,
-                             std::string(role) + " " + shape_str(t) + " at offset " + std::to_string(t.offset) +
-                                 " ends at byte " + std::to_string(end) + ", past its buffer of " +
-                                 std::to_string(b->size) + " bytes");
     };
-    static const char* const roles[] = {"src0", "src1", "src2", "src3", "src4", "src5"};
-    for (int i = 0; i < APH_MAX_SRC; ++i) check(node.src[i], roles[i]);
+    for (int i = 0; i < APH_MAX_SRC; ++i) check(node.src[i], sdk::kSrcRoles[i]);
     check(node.dst, "dst");
 }
 

@@ -6,7 +6,7 @@
 #include "cuda_ops.hpp"
 
 #include <aprhost/plugin.hpp>
-#include <aprhost/reference/dequant.hpp>
+#include <aprhost/graph_rules.hpp>
 
 #include <cuda_runtime_api.h>
 
@@ -28,10 +28,7 @@ View make_view(const aph_graph& g, int32_t index) {
     return v;
 }
 
-int64_t tensor_row_bytes(const aph_tensor& t) {
-    if (t.dtype == APH_DTYPE_I32) return 4 * t.ne[0];
-    return static_cast<int64_t>(aprhost::ref::row_bytes(t.dtype, t.ne[0]));
-}
+int64_t tensor_row_bytes(const aph_tensor& t) { return static_cast<int64_t>(sdk::tensor_row_bytes(t)); }
 
 BufferTable::~BufferTable() {
     for (CudaBuffer* b : live_) {

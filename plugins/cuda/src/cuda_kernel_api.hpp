@@ -6,6 +6,7 @@
 #pragma once
 
 #include <aprhost/abi.h>
+#include <aprhost/graph_rules.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -37,7 +38,12 @@ struct LaunchContext {
     size_t workspace_bytes = 0;
 };
 
-// "" when the node can run, else a one-line reason (aph_backend_vtable::supports).
+// The tensor layout every CUDA kernel indexes: the ABI's (aprhost/graph_rules.hpp) plus offsets and strides that
+// are multiples of the element size (4 bytes for f32/i32, 2 for everything else: the kernels' 16/32-bit loads).
+inline constexpr sdk::LayoutRules kTensorLayout{int64_t{1} << 48, /*aligned_views=*/true, nullptr};
+
+// "" when the node can run, else a one-line reason (aph_backend_vtable::supports): the SDK's op rules plus
+// kTensorLayout for each of the node's tensors.
 std::string mul_mat_unsupported(const aph_graph& g, const aph_node& n);
 std::string get_rows_unsupported(const aph_graph& g, const aph_node& n);
 // Device scratch a MUL_MAT node needs (quantised activations, dequantised FP16 weight tiles for cuBLASLt, the

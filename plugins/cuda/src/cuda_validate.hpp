@@ -1,7 +1,8 @@
 // What the CUDA backend accepts (aph_backend_vtable::supports) and the per-node checks before anything is queued:
-// op × dtype × shape rules for the runtime's own ops, the contract's mul_mat_unsupported / get_rows_unsupported
-// for MUL_MAT and GET_ROWS, and buffer bounds. Layout rule for every tensor: rows are contiguous (nb[0] = element or
-// block size), nb[1..3] free, offsets and strides aligned to the element size.
+// the ABI's op × dtype × shape rules (aprhost/graph_rules.hpp) plus the device's own limits, the contract's
+// mul_mat_unsupported / get_rows_unsupported for MUL_MAT and GET_ROWS, and buffer bounds. Layout rule for every
+// tensor (kTensorLayout): rows are contiguous (nb[0] = element or block size), nb[1..3] free, offsets and strides
+// aligned to the element size.
 #pragma once
 
 #include "cuda_buffer.hpp"

@@ -190,7 +190,7 @@ typedef enum aph_op {
     APH_OP_SWIGLU = 7,
     /* dst = gelu(src0) * src1 (tanh approximation) */
     APH_OP_GEGLU = 8,
-    /* dst = src0 + src1; src1 may have ne[1] == 1 (broadcast one row over all columns) */
+    /* dst = src0 + src1; src1 broadcasts: each of its dims 1..3 is either 1 or equal to src0's (ne[0] always equal) */
     APH_OP_ADD = 9,
     /* dst = src0 * fparams[0] */
     APH_OP_SCALE = 10,

@@ -1,6 +1,7 @@
-// Scalar reference dequantizers: one function per dtype turning a row of packed elements into f32, plus the
-// block-size facts every kernel needs. These are the oracle of the conformance suite; they favour plainness
-// over speed. Inputs may be unaligned (blocks are copied out with memcpy before their fields are read).
+// Scalar reference dequantizers: one function per dtype turning a row of packed elements into f32 (the block-size
+// facts every kernel needs, block_elems/block_bytes/row_bytes, live in quant_blocks.hpp, included here). These are
+// the oracle of the conformance suite; they favour plainness over speed. Inputs may be unaligned (blocks are copied
+// out with memcpy before their fields are read).
 //
 // Errors (unsupported dtype, n not a whole number of blocks, n < 0) throw std::invalid_argument; a plugin
 // calling these from an ABI trampoline turns that into a status like any other exception.
@@ -17,65 +18,6 @@
 #include <string>
 
 namespace aprhost::ref {
-
-// ---------------------------------------------------------------------------------------------------------------
-// Block facts
-// ---------------------------------------------------------------------------------------------------------------
-
-// True for the dtypes this header can dequantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K,
-// Q8_K, and the APR-native APR_Q4 / APR_Q8.
-inline bool dtype_supported(uint32_t dtype) {
-    switch (dtype) {
-        case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16:
-        case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
-        case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K:
-        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
-            return true;
-        default:
-            return false;
-    }
-}
-
-// Elements per block (1 for plain float types); 0 for a dtype dtype_supported() rejects.
-inline size_t block_elems(uint32_t dtype) {
-    switch (dtype) {
-        case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16: return 1;
-        case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
-        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
-            return 32;
-        case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K: return QK_K;
-        default: return 0;
-    }
-}
-
-// Bytes per block; 0 for a dtype dtype_supported() rejects.
-inline size_t block_bytes(uint32_t dtype) {
-    switch (dtype) {
-        case APH_DTYPE_F32: return 4;
-        case APH_DTYPE_F16: case APH_DTYPE_BF16: return 2;
-        case APH_DTYPE_Q4_0: return sizeof(block_q4_0);
-        case APH_DTYPE_Q4_1: return sizeof(block_q4_1);
-        case APH_DTYPE_Q5_0: return sizeof(block_q5_0);
-        case APH_DTYPE_Q5_1: return sizeof(block_q5_1);
-        case APH_DTYPE_Q8_0: return sizeof(block_q8_0);
-        case APH_DTYPE_Q4_K: return sizeof(block_q4_K);
-        case APH_DTYPE_Q5_K: return sizeof(block_q5_K);
-        case APH_DTYPE_Q6_K: return sizeof(block_q6_K);
-        case APH_DTYPE_Q8_K: return sizeof(block_q8_K);
-        case APH_DTYPE_APR_Q4: return sizeof(block_apr_q4);
-        case APH_DTYPE_APR_Q8: return sizeof(block_apr_q8);
-        default: return 0;
-    }
-}
-
-// Bytes of a row of n elements; 0 if the dtype is unsupported, n < 0, or n is not a multiple of the block size.
-inline size_t row_bytes(uint32_t dtype, int64_t n) {
-    const size_t be = block_elems(dtype);
-    if (be == 0 || n < 0 || static_cast<size_t>(n) % be != 0) {
-        return 0;
-    }
-    return static_cast<size_t>(n) / be * block_bytes(dtype);
-}
 
 namespace detail {
 

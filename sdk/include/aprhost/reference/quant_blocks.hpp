@@ -21,6 +21,8 @@
 // All multi-byte fields are little-endian; f16 fields are stored as raw uint16_t bits (see fp16.hpp).
 #pragma once
 
+#include <aprhost/abi.h>
+
 #include <cstddef>
 #include <cstdint>
 
@@ -147,6 +149,65 @@ inline void pack_scale_min_k4(const uint8_t scale[8], const uint8_t min[8], uint
         q[j + 4] = static_cast<uint8_t>((min[j] & 63) | ((min[j + 4] >> 4) << 6));
         q[j + 8] = static_cast<uint8_t>((scale[j + 4] & 0x0F) | ((min[j + 4] & 0x0F) << 4));
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Block facts (also what aprhost/graph_rules.hpp builds on: keep this part free of exceptions)
+// ---------------------------------------------------------------------------------------------------------------
+
+// True for the dtypes this header can dequantize: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K,
+// Q8_K, and the APR-native APR_Q4 / APR_Q8.
+inline bool dtype_supported(uint32_t dtype) {
+    switch (dtype) {
+        case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16:
+        case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
+        case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K:
+        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
+            return true;
+        default:
+            return false;
+    }
+}
+
+// Elements per block (1 for plain float types); 0 for a dtype dtype_supported() rejects.
+inline size_t block_elems(uint32_t dtype) {
+    switch (dtype) {
+        case APH_DTYPE_F32: case APH_DTYPE_F16: case APH_DTYPE_BF16: return 1;
+        case APH_DTYPE_Q4_0: case APH_DTYPE_Q4_1: case APH_DTYPE_Q5_0: case APH_DTYPE_Q5_1: case APH_DTYPE_Q8_0:
+        case APH_DTYPE_APR_Q4: case APH_DTYPE_APR_Q8:
+            return 32;
+        case APH_DTYPE_Q4_K: case APH_DTYPE_Q5_K: case APH_DTYPE_Q6_K: case APH_DTYPE_Q8_K: return QK_K;
+        default: return 0;
+    }
+}
+
+// Bytes per block; 0 for a dtype dtype_supported() rejects.
+inline size_t block_bytes(uint32_t dtype) {
+    switch (dtype) {
+        case APH_DTYPE_F32: return 4;
+        case APH_DTYPE_F16: case APH_DTYPE_BF16: return 2;
+        case APH_DTYPE_Q4_0: return sizeof(block_q4_0);
+        case APH_DTYPE_Q4_1: return sizeof(block_q4_1);
+        case APH_DTYPE_Q5_0: return sizeof(block_q5_0);
+        case APH_DTYPE_Q5_1: return sizeof(block_q5_1);
+        case APH_DTYPE_Q8_0: return sizeof(block_q8_0);
+        case APH_DTYPE_Q4_K: return sizeof(block_q4_K);
+        case APH_DTYPE_Q5_K: return sizeof(block_q5_K);
+        case APH_DTYPE_Q6_K: return sizeof(block_q6_K);
+        case APH_DTYPE_Q8_K: return sizeof(block_q8_K);
+        case APH_DTYPE_APR_Q4: return sizeof(block_apr_q4);
+        case APH_DTYPE_APR_Q8: return sizeof(block_apr_q8);
+        default: return 0;
+    }
+}
+
+// Bytes of a row of n elements; 0 if the dtype is unsupported, n < 0, or n is not a multiple of the block size.
+inline size_t row_bytes(uint32_t dtype, int64_t n) {
+    const size_t be = block_elems(dtype);
+    if (be == 0 || n < 0 || static_cast<size_t>(n) % be != 0) {
+        return 0;
+    }
+    return static_cast<size_t>(n) / be * block_bytes(dtype);
 }
 
 }  // namespace aprhost::ref
