@@ -152,8 +152,10 @@ std::string vulkan_skip_reason() {
     return "";
 }
 
-// extra_options: backend options on top of the suite's (e.g. subgroups=0 to run the fallback shaders).
-void run_level_vulkan(const std::string& level, const std::map<std::string, std::string>& extra_options = {}) {
+// extra_options: backend options on top of the suite's (e.g. subgroups=0 to run the fallback shaders); filter: a
+// regular expression on the case ids, "" for every case of the level.
+void run_level_vulkan(const std::string& level, const std::map<std::string, std::string>& extra_options = {},
+                      const std::string& filter = "") {
     if (const std::string why = vulkan_skip_reason(); !why.empty()) {
         WARN("SKIP vulkan " << level << " level: " << why);
         return;
@@ -163,7 +165,7 @@ void run_level_vulkan(const std::string& level, const std::map<std::string, std:
     for (const auto& [k, v] : extra_options) env.backend_options[k] = v;
     // Every case runs as on the CPU backends (on lavapipe the model level takes about 75 s, SmolLM2 decode steps
     // ~0.2 s each; APRHOST_CONFORMANCE_QUICK=1 trims the SmolLM2 KV invariant to 32 positions as for the CPU).
-    const auto s = conformance::run_cases(conformance::all_cases(env), env, "^" + level + "/");
+    const auto s = conformance::run_cases(conformance::all_cases(env), env, filter.empty() ? "^" + level + "/" : filter);
     for (const auto& o : s.outcomes) {
         INFO(conformance::format_line(o));
         if (o.result.status == conformance::Status::SKIP) WARN(conformance::format_line(o));
@@ -182,6 +184,40 @@ TEST_CASE("conformance: model level, vulkan", "[conformance][model][vulkan]") { 
 // staged transfers (staging buffers + copy commands, the discrete-GPU path) instead of mapped memory.
 TEST_CASE("conformance: op level, vulkan without subgroup arithmetic and fp64, staged transfers", "[conformance][op][vulkan]") {
     run_level_vulkan("op", {{"subgroups", "0"}, {"fp64", "0"}, {"staging", "1"}});
+}
+
+// The quantised kernels' multi-window paths on the suite's small shapes: max_binding_bytes=65536 cuts the larger
+// MUL_MAT weights into row windows and x/dst (n = 70) into column chunks. GET_ROWS tables (13 rows) stay under
+// 64 KiB, so GET_ROWS runs once more at 4096 bytes, where its tables span several windows. Only MUL_MAT and
+// GET_ROWS split tensors; the other ops bind tensors whole and report "more than one binding" for larger ones,
+// hence the filter. The over-128MiB cases are left out: they already run in several windows at the device's own
+// limit, and at 64 KiB would take ~10^5 dispatches on lavapipe.
+TEST_CASE("conformance: op level, vulkan mul_mat and get_rows in 64 KiB binding windows", "[conformance][op][vulkan]") {
+    run_level_vulkan("op", {{"max_binding_bytes", "65536"}}, "^op/(mul_mat|get_rows)\\((?!.*over-128MiB)");
+    run_level_vulkan("op", {{"max_binding_bytes", "4096"}}, "^op/get_rows\\((?!.*over-128MiB)");
+}
+
+TEST_CASE("conformance: vulkan refuses a bad max_binding_bytes with its reason", "[conformance][vulkan]") {
+    if (const std::string why = vulkan_skip_reason(); !why.empty()) {
+        WARN("SKIP: " << why);
+        return;
+    }
+    core::PluginRegistry reg(test::build_tree_plugins());
+    auto plugin = reg.get(APH_PLUGIN_BACKEND, "vulkan");
+    CHECK_THROWS_WITH(core::BackendContext::create(plugin, {{"max_binding_bytes", "4095"}}),
+                      Catch::Contains("max_binding_bytes=4095 must be in [4096, "));
+    CHECK_THROWS_WITH(core::BackendContext::create(plugin, {{"max_binding_bytes", "1099511627776"}}),
+                      Catch::Contains("max_binding_bytes=1099511627776 must be in [4096, "));
+    CHECK_THROWS_WITH(core::BackendContext::create(plugin, {{"max_binding_bytes", "64k"}}),
+                      Catch::Contains("max_binding_bytes='64k' is not an integer"));
+    CHECK_NOTHROW(core::BackendContext::create(plugin, {{"max_binding_bytes", "4096"}}));
+    // A tensor larger than the lowered limit is refused with the binding reason by an op that binds it whole.
+    auto be = core::BackendContext::create(plugin, {{"max_binding_bytes", "65536"}});
+    conformance::OpGraph g(be);
+    const int tx = g.add_f32({4096, 8}, conformance::randn(4096 * 8, 1));
+    const int ty = g.add(APH_DTYPE_F32, {4096, 8});
+    g.node(APH_OP_SCALE, {tx}, ty, {}, {2.0f});
+    CHECK_THAT(g.unsupported(), Catch::Contains("more than one binding (65536)"));
 }
 
 // Shapes beyond the suite's op cases that exercise the Vulkan kernels' structure: attention over several tiles of

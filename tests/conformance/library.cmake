@@ -7,7 +7,8 @@ if(NOT TARGET aprhost_conformance)
     ${CMAKE_CURRENT_LIST_DIR}/op_cases.cpp
     ${CMAKE_CURRENT_LIST_DIR}/model_cases.cpp
     ${CMAKE_CURRENT_LIST_DIR}/abi_cases.cpp)
-  target_include_directories(aprhost_conformance PUBLIC ${CMAKE_CURRENT_LIST_DIR})
+  # tests/common: the shared random test data (test_random.hpp, used by op_graph.hpp).
+  target_include_directories(aprhost_conformance PUBLIC ${CMAKE_CURRENT_LIST_DIR} ${CMAKE_CURRENT_LIST_DIR}/../common)
   target_link_libraries(aprhost_conformance PUBLIC aprhost::core aprhost::sdk
                         PRIVATE fmt::fmt nlohmann_json::nlohmann_json)
   # Where the broken fixture plugins land when tests/conformance is built (used when present).

@@ -138,24 +138,4 @@ std::string non_finite(const std::vector<float>& a, const std::vector<float>& re
     return "";
 }
 
-std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
-
-std::vector<uint8_t> make_weights(uint32_t dtype, int64_t k, int64_t m, uint32_t seed) {
-    const size_t rb = dtype_row_bytes(dtype, k);
-    std::vector<uint8_t> w(rb * size_t(m));
-    const std::vector<float> x = randn(size_t(k * m), seed, 0.05f);
-    if (dtype == APH_DTYPE_F32) {
-        std::memcpy(w.data(), x.data(), w.size());
-        return w;
-    }
-    for (int64_t r = 0; r < m; ++r) ref::quantize_row(dtype, x.data() + r * k, w.data() + size_t(r) * rb, k);
-    return w;
-}
-
 }  // namespace aprhost::conformance

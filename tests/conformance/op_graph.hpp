@@ -4,13 +4,14 @@
 // a write past either end of an output shows up in sentinel_violation().
 #pragma once
 
+#include "test_random.hpp"
+
 #include <aprhost/abi.h>
 #include <aprhost/core/backend.hpp>
 
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -62,9 +63,11 @@ double nmse(const std::vector<float>& a, const std::vector<float>& b);
 // "" when a is finite wherever ref is, else where the first NaN/Inf is.
 std::string non_finite(const std::vector<float>& a, const std::vector<float>& ref);
 
-// Deterministic N(0, sigma) floats.
-std::vector<float> randn(size_t n, uint32_t seed, float sigma = 1.0f);
+// Deterministic N(0, sigma) floats (tests/common/test_random.hpp).
+using test::randn;
 // m rows of k weights of dtype quantised from N(0, 0.05) with the reference quantiser.
-std::vector<uint8_t> make_weights(uint32_t dtype, int64_t k, int64_t m, uint32_t seed);
+inline std::vector<uint8_t> make_weights(uint32_t dtype, int64_t k, int64_t m, uint32_t seed) {
+    return test::gaussian_weights(dtype, k, m, seed);
+}
 
 }  // namespace aprhost::conformance

@@ -257,23 +257,11 @@ double nmse(const std::vector<float>& a, const std::vector<float>& b) {
     return den > 0.0 ? num / den : num;
 }
 
-std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> dist(0.0f, sigma);
-    std::vector<float> v(n);
-    for (auto& x : v) x = dist(rng);
-    return v;
-}
-
 std::vector<uint8_t> make_weights(uint32_t dtype, int64_t k, int64_t m, uint32_t seed, bool realistic) {
+    if (realistic || dtype == APH_DTYPE_F32 || dtype == APH_DTYPE_F16 || dtype == APH_DTYPE_BF16)
+        return aprhost::test::gaussian_weights(dtype, k, m, seed);
     const size_t rb = row_bytes(dtype, k);
     std::vector<uint8_t> w(rb * static_cast<size_t>(m));
-    if (realistic || dtype == APH_DTYPE_F32 || dtype == APH_DTYPE_F16 || dtype == APH_DTYPE_BF16) {
-        const std::vector<float> x = randn(static_cast<size_t>(k * m), seed, 0.05f);
-        for (int64_t r = 0; r < m; ++r) aprhost::ref::quantize_row(dtype, x.data() + r * k, w.data() + r * rb, k);
-        if (dtype == APH_DTYPE_F32) std::memcpy(w.data(), x.data(), w.size());
-        return w;
-    }
     std::mt19937 rng(seed);
     for (auto& b : w) b = static_cast<uint8_t>(rng());
     std::uniform_real_distribution<float> scale(0.002f, 0.02f), sign(-1.0f, 1.0f);

@@ -3,6 +3,8 @@
 // of views is filled with sentinels too), so out-of-bounds writes are caught. Also: NMSE and random data.
 #pragma once
 
+#include "test_random.hpp"
+
 #include <aprhost/abi.h>
 
 #include <cstdint>
@@ -106,8 +108,8 @@ private:
 // Σ(a−b)² / Σb²; +inf if a and b differ in size or a holds NaN/Inf.
 double nmse(const std::vector<float>& a, const std::vector<float>& b);
 
-// Deterministic N(0, sigma) floats.
-std::vector<float> randn(size_t n, uint32_t seed, float sigma = 1.0f);
+// Deterministic N(0, sigma) floats (tests/common/test_random.hpp).
+using aprhost::test::randn;
 
 // Bytes of a row of n elements of dtype (i32 included).
 size_t row_bytes(uint32_t dtype, int64_t n);

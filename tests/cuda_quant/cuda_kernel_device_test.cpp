@@ -4,6 +4,7 @@
 // case passes with a warning naming the reason (the host-only proof of the arithmetic is cuda_quant_math_test.cpp).
 // The last case prints the decode GEMV's bandwidth on 7B-shaped Q4_K / Q6_K matrices (a benchmark, not a check).
 #include "cuda_kernel_api.hpp"
+#include "test_random.hpp"
 
 #include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
@@ -16,7 +17,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -87,21 +87,8 @@ aph_tensor tensor(uint32_t dtype, std::initializer_list<int64_t> ne, void* base,
     return t;
 }
 
-std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = nd(rng);
-    return v;
-}
-
-std::vector<uint8_t> make_weights(uint32_t dt, int64_t k, int64_t m, uint32_t seed) {
-    const auto x = randn(static_cast<size_t>(k * m), seed, 0.05f);
-    const size_t rb = ref::row_bytes(dt, k);
-    std::vector<uint8_t> w(rb * static_cast<size_t>(m));
-    for (int64_t r = 0; r < m; ++r) ref::quantize_row(dt, x.data() + r * k, w.data() + static_cast<size_t>(r) * rb, k);
-    return w;
-}
+using aprhost::test::gaussian_weights;  // m rows of k weights of a dtype quantised from N(0, 0.05)
+using aprhost::test::randn;
 
 double nmse(const std::vector<float>& out, const std::vector<float>& expect, bool& finite) {
     double num = 0.0, den = 0.0;
@@ -168,7 +155,7 @@ TEST_CASE("cuda MUL_MAT kernels on the device match the reference", "[cuda][devi
     for (uint32_t dt : kAllDtypes) {
         const int64_t be = static_cast<int64_t>(ref::block_elems(dt));
         const int64_t k = be == 256 ? 256 * 11 : (be == 32 ? 32 * 45 : 1000), m = 203;
-        const auto w = make_weights(dt, k, m, 11 + dt);
+        const auto w = gaussian_weights(dt, k, m, 11 + dt);
         for (const Shape& s : shapes) {
             const auto x = randn(static_cast<size_t>(k * s.n), 12, 1.0f);
             const auto b = randn(static_cast<size_t>(m), 13, 0.5f);
@@ -198,7 +185,7 @@ TEST_CASE("cuda batched MUL_MAT columns equal one-column decode results (KV-inva
     for (uint32_t dt : kAllDtypes) {
         const int64_t be = static_cast<int64_t>(ref::block_elems(dt));
         const int64_t k = be == 256 ? 256 * 14 : (be == 32 ? 32 * 112 : 3584), m = 96, n = 37;
-        const auto w = make_weights(dt, k, m, 31 + dt);
+        const auto w = gaussian_weights(dt, k, m, 31 + dt);
         const auto x = randn(static_cast<size_t>(k * n), 32, 1.0f);
         const auto batch = run_mul_mat(dt, w, k, m, x, n, nullptr, 0, true);
         double worst = 0.0, scale = 0.0;
@@ -224,7 +211,7 @@ TEST_CASE("cuda GET_ROWS on the device is bit-identical to the reference", "[cud
     for (uint32_t dt : kAllDtypes) {
         const int64_t be = static_cast<int64_t>(ref::block_elems(dt));
         const int64_t d = be == 1 ? 7 : 3 * be, vocab = 13;
-        const auto table = make_weights(dt, d, vocab, 21 + dt);
+        const auto table = gaussian_weights(dt, d, vocab, 21 + dt);
         const std::vector<int32_t> ids = {12, 0, 5, 5, 7, 1, 12};
         const int64_t n = static_cast<int64_t>(ids.size());
         DevBuf dt_(table.size()), di(ids.size() * 4), dy(static_cast<size_t>(d * n) * 4);

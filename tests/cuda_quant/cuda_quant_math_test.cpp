@@ -7,6 +7,7 @@
 //     dequant-then-matmul fed the same 8-bit activations (integer math must be exact: NMSE ≤ 1e-10, max abs diff
 //     < 1e-3, the F-PERF-002 bound) and against the f32 activations (the conformance bound NMSE 5e-4).
 #include "quant_dot.cuh"
+#include "test_random.hpp"
 
 #include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
@@ -33,13 +34,8 @@ constexpr uint32_t kQuantDtypes[] = {APH_DTYPE_Q4_0, APH_DTYPE_Q4_1, APH_DTYPE_Q
                                      APH_DTYPE_APR_Q4, APH_DTYPE_APR_Q8};
 constexpr uint32_t kFloatDtypes[] = {APH_DTYPE_F32, APH_DTYPE_F16, APH_DTYPE_BF16};
 
-std::vector<float> randn(size_t n, uint32_t seed, float sigma) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sigma);
-    std::vector<float> v(n);
-    for (float& x : v) x = nd(rng);
-    return v;
-}
+using aprhost::test::gaussian_weights;  // m rows of k weights of a dtype quantised from N(0, sigma)
+using aprhost::test::randn;
 
 // A finite random half: any sign, exponents from subnormal to large-but-safe (|x| < 2^8), so products with the
 // 6-bit scales and 8-bit codes stay finite.
@@ -91,14 +87,6 @@ std::vector<uint8_t> random_blocks(uint32_t dt, int64_t k, int64_t m, uint32_t s
             default: break;
         }
     }
-    return w;
-}
-
-std::vector<uint8_t> quantised_gaussian(uint32_t dt, int64_t k, int64_t m, uint32_t seed, float sigma) {
-    const std::vector<float> x = randn(static_cast<size_t>(k * m), seed, sigma);
-    const size_t rb = ref::row_bytes(dt, k);
-    std::vector<uint8_t> w(rb * static_cast<size_t>(m));
-    for (int64_t r = 0; r < m; ++r) ref::quantize_row(dt, x.data() + r * k, w.data() + static_cast<size_t>(r) * rb, k);
     return w;
 }
 
@@ -339,7 +327,7 @@ TEST_CASE("cuda dequantisers are bit-identical to the reference", "[cuda][dequan
         const int64_t m = 9;
         for (int kind = 0; kind < 2; ++kind) {
             SECTION(sdk::dtype_str(dt) + (kind == 0 ? " random bytes" : " quantised gaussian")) {
-                const auto w = kind == 0 ? random_blocks(dt, k, m, 100 + dt) : quantised_gaussian(dt, k, m, 200 + dt, 0.05f);
+                const auto w = kind == 0 ? random_blocks(dt, k, m, 100 + dt) : gaussian_weights(dt, k, m, 200 + dt, 0.05f);
                 std::vector<float> expect(static_cast<size_t>(k * m)), got(static_cast<size_t>(k * m), -1.0f);
                 ref::dequantize_row(dt, w.data(), expect.data(), k * m);
                 const size_t rb = ref::row_bytes(dt, k);
@@ -381,7 +369,7 @@ TEST_CASE("cuda decode GEMV integer dot products match dequant-then-matmul", "[c
         const int64_t m = 37;
         for (int kind = 0; kind < 2; ++kind) {
             SECTION(sdk::dtype_str(dt) + (kind == 0 ? " quantised gaussian" : " random bytes")) {
-                const auto w = kind == 0 ? quantised_gaussian(dt, k, m, 300 + dt, 0.05f) : random_blocks(dt, k, m, 400 + dt);
+                const auto w = kind == 0 ? gaussian_weights(dt, k, m, 300 + dt, 0.05f) : random_blocks(dt, k, m, 400 + dt);
                 const auto x = randn(static_cast<size_t>(k * 8), 500 + dt, 1.0f);
                 std::vector<int8_t> xq;
                 std::vector<qb::f32x2> xds;
@@ -422,7 +410,7 @@ TEST_CASE("cuda decode GEMV float weights match the reference", "[cuda][gemv]") 
     for (uint32_t dt : kFloatDtypes) {
         SECTION(sdk::dtype_str(dt)) {
             const int64_t k = 8 * 97, m = 23;
-            const auto w = quantised_gaussian(dt, k, m, 600 + dt, 0.05f);
+            const auto w = gaussian_weights(dt, k, m, 600 + dt, 0.05f);
             const auto x = randn(static_cast<size_t>(k * 8), 700 + dt, 1.0f);
             for (int ncols : {1, 5, 8}) {
                 std::vector<float> expect(static_cast<size_t>(m * ncols));
@@ -444,7 +432,7 @@ TEST_CASE("cuda prefill tile matches dequant-then-matmul and the decode GEMV", "
         SECTION(sdk::dtype_str(dt)) {
             const int64_t k = ref::block_elems(dt) == 256 ? 256 * 5 : 32 * 37;
             const int64_t m = 23, ncols = 19;  // partial row group (23 = 5·4 + 3) and column group (19 = 2·8 + 3)
-            const auto w = quantised_gaussian(dt, k, m, 800 + dt, 0.05f);
+            const auto w = gaussian_weights(dt, k, m, 800 + dt, 0.05f);
             const auto x = randn(static_cast<size_t>(k * ncols), 900 + dt, 1.0f);
             std::vector<int8_t> xq;
             std::vector<qb::f32x2> xds;

@@ -5,6 +5,7 @@
 
 #include "vk_kernel_api.hpp"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/reference/dequant.hpp>
 
 #include <algorithm>
@@ -33,12 +34,6 @@ inline const char* dtype_suffix(uint32_t dtype) {
     }
 }
 
-inline std::string dtype_name(uint32_t dtype) {
-    if (const char* s = dtype_suffix(dtype)) return s;
-    if (dtype == APH_DTYPE_I32) return "i32";
-    return "dtype " + std::to_string(dtype);
-}
-
 // The shaders index weights in storage units: floats for F32, 16-bit words for everything else (every block of
 // every dtype is a whole number of 16-bit words).
 inline uint64_t storage_unit(uint32_t dtype) { return dtype == APH_DTYPE_F32 ? 4 : 2; }
@@ -46,7 +41,7 @@ inline uint64_t storage_unit(uint32_t dtype) { return dtype == APH_DTYPE_F32 ? 4
 // "" when t is a 2-D weight/table tensor the shaders can read: whole blocks per row, contiguous rows, offset and
 // row stride in whole storage units.
 inline std::string check_weights(const aph_tensor& t, const char* role) {
-    if (!dtype_suffix(t.dtype)) return std::string(role) + " dtype " + dtype_name(t.dtype) + " is not supported";
+    if (!dtype_suffix(t.dtype)) return std::string(role) + " dtype " + sdk::dtype_str(t.dtype) + " is not supported";
     if (t.ne[2] != 1 || t.ne[3] != 1) return std::string(role) + " must be 2-D";
     if (t.ne[0] <= 0 || t.ne[1] < 0) return std::string(role) + " has an empty or negative row length";
     const int64_t be = static_cast<int64_t>(ref::block_elems(t.dtype));
@@ -67,7 +62,7 @@ inline std::string check_weights(const aph_tensor& t, const char* role) {
 // Columns of an f32 (or i32) tensor [ne0, ne1, ne2, ne3] seen as ne1·ne2·ne3 columns spaced nb[1] apart; "" when it
 // has that shape (dims 2 and 3 collapse onto dim 1) and 4-byte aligned strides.
 inline std::string check_columns(const aph_tensor& t, uint32_t dtype, const char* role) {
-    if (t.dtype != dtype) return std::string(role) + " must be " + dtype_name(dtype) + ", got " + dtype_name(t.dtype);
+    if (t.dtype != dtype) return std::string(role) + " must be " + sdk::dtype_str(dtype) + ", got " + sdk::dtype_str(t.dtype);
     for (int i = 0; i < APH_MAX_DIMS; ++i)
         if (t.ne[i] < 0 || t.nb[i] < 0) return std::string(role) + " has a negative extent or stride";
     if (t.nb[0] != 4) return std::string(role) + " rows are not contiguous";

@@ -30,6 +30,18 @@ bool bool_option(const sdk::Options& opts, const char* key, bool fallback) {
     return v == "1";
 }
 
+// Option max_binding_bytes: at least 4096 (a few blocks of every dtype plus the offset alignment), at most what
+// the device allows; 0 when absent (keep the device's limit).
+uint64_t max_binding_option(const sdk::Options& opts, uint64_t device_limit) {
+    if (!opts.has("max_binding_bytes")) return 0;
+    const long long v = opts.get_int("max_binding_bytes", 0);
+    if (v < 4096 || static_cast<unsigned long long>(v) > device_limit)
+        throw sdk::Error(APH_STATUS_INVALID_ARGUMENT, "option max_binding_bytes=" + opts.get("max_binding_bytes") +
+                                                          " must be in [4096, " + std::to_string(device_limit) +
+                                                          "] (maxStorageBufferRange of this device)");
+    return static_cast<uint64_t>(v);
+}
+
 bool validation_wanted(const sdk::Options& opts) {
     const std::string v = opts.get("validation", "");
     if (!v.empty()) {
@@ -45,7 +57,8 @@ bool validation_wanted(const sdk::Options& opts) {
 }  // namespace
 
 VkBackend::VkBackend(const aph_host_services* host, const sdk::Options& opts) : host_(host) {
-    opts.require_known({"device", "validation", "threads", "subgroups", "fp64", "staging", "validation_selftest"});
+    opts.require_known({"device", "validation", "threads", "subgroups", "fp64", "staging", "validation_selftest",
+                       "max_binding_bytes"});
     sink_.host = host;
     const long long requested = opts.get_int("device", -1);
     if (opts.has("device") && requested < 0)
@@ -54,6 +67,8 @@ VkBackend::VkBackend(const aph_host_services* host, const sdk::Options& opts) : 
     const PhysicalDevice& pd = instance_->select(requested);
     device_ = std::make_unique<Device>(*instance_, pd);
     device_->restrict_caps(bool_option(opts, "subgroups", true), bool_option(opts, "fp64", true));
+    if (const uint64_t limit = max_binding_option(opts, device_->caps().max_storage_buffer_range))
+        device_->restrict_binding_range(limit);
     if (bool_option(opts, "validation_selftest", false)) {
         // Deliberately invalid but harmless (a fence with an undefined flag bit): with validation on, the layer
         // reports it and check_validation() below turns creation into an error (only RAII members exist yet), so

@@ -29,6 +29,11 @@ public:
         pd_.caps.subgroup_arithmetic = pd_.caps.subgroup_arithmetic && subgroup_arithmetic;
         pd_.caps.shader_float64 = pd_.caps.shader_float64 && float64;
     }
+    // Lower the binding limit kernels and Recorder::bind() see (option max_binding_bytes), to run the multi-window
+    // paths on small tensors. Never raises it.
+    void restrict_binding_range(uint64_t bytes) {
+        if (bytes < pd_.caps.max_storage_buffer_range) pd_.caps.max_storage_buffer_range = bytes;
+    }
     const VkPhysicalDeviceMemoryProperties& memory_properties() const { return mem_; }
 
     // Throws sdk::Error(DEVICE) naming `what` when r is not VK_SUCCESS.
