@@ -9,6 +9,7 @@
 #include "apr_metadata.h"
 #include "apr_parser.h"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/mapped_file.hpp>
 #include <aprhost/plugin.hpp>
 #include <aprhost/reference/quant_blocks.hpp>
@@ -16,6 +17,7 @@
 #include <cerrno>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -40,22 +42,12 @@ struct DtypeRow {
     uint32_t block_elems;
     uint32_t block_bytes;
 };
-// GGML ids an APR file may carry plus the APR-native ones (a private copy: plugins do not link the core).
-constexpr DtypeRow kDtypes[] = {
-    {APH_DTYPE_F32, "f32", 1, 4},       {APH_DTYPE_F16, "f16", 1, 2},       {APH_DTYPE_Q4_0, "q4_0", 32, 18},
-    {APH_DTYPE_Q4_1, "q4_1", 32, 20},   {APH_DTYPE_Q5_0, "q5_0", 32, 22},   {APH_DTYPE_Q5_1, "q5_1", 32, 24},
-    {APH_DTYPE_Q8_0, "q8_0", 32, 34},   {APH_DTYPE_Q8_1, "q8_1", 32, 36},   {APH_DTYPE_Q2_K, "q2_K", 256, 84},
-    {APH_DTYPE_Q3_K, "q3_K", 256, 110}, {APH_DTYPE_Q4_K, "q4_K", 256, 144}, {APH_DTYPE_Q5_K, "q5_K", 256, 176},
-    {APH_DTYPE_Q6_K, "q6_K", 256, 210}, {APH_DTYPE_Q8_K, "q8_K", 256, 292}, {APH_DTYPE_I8, "i8", 1, 1},
-    {APH_DTYPE_I16, "i16", 1, 2},       {APH_DTYPE_I32, "i32", 1, 4},       {APH_DTYPE_I64, "i64", 1, 8},
-    {APH_DTYPE_F64, "f64", 1, 8},       {APH_DTYPE_BF16, "bf16", 1, 2},     {APH_DTYPE_APR_Q4, "apr_q4", 32, 18},
-    {APH_DTYPE_APR_Q8, "apr_q8", 32, 36},
-};
 
-const DtypeRow* dtype_row(uint32_t id) {
-    for (const auto& r : kDtypes)
-        if (r.id == id) return &r;
-    return nullptr;
+// GGML ids an APR file may carry plus the APR-native ones: every dtype of abi.h (layouts from the SDK).
+std::optional<DtypeRow> dtype_row(uint32_t id) {
+    DtypeRow r{id, sdk::dtype_name(id, "?"), 0, 0};
+    if (!sdk::dtype_storage(id, &r.block_elems, &r.block_bytes)) return std::nullopt;
+    return r;
 }
 
 struct Tensor {
@@ -119,7 +111,7 @@ private:
                  num(*c.n_embd) + ")");
         }
         for (const auto& e : apr_.index) {
-            const DtypeRow* r = dtype_row(e.dtype);
+            const std::optional<DtypeRow> r = dtype_row(e.dtype);
             if (!r || r->block_elems == 1 || e.ndim != 2) continue;
             bool first_ok = e.dims[0] % r->block_elems == 0, last_ok = e.dims[1] % r->block_elems == 0;
             if (last_ok && !first_ok) return true;
@@ -164,7 +156,7 @@ private:
         // Id 8 is ambiguous in old files: Q8_0 when the size fits its blocks, else the APR 8-bit layout.
         if (dtype == APH_DTYPE_Q8_0 && e.size == n + 4 && n % 32 == 0 && e.size != n / 32 * 34)
             dtype = APH_DTYPE_APR_Q8;
-        const DtypeRow* r = dtype_row(dtype);
+        const std::optional<DtypeRow> r = dtype_row(dtype);
         if (!r) fail(where + " has unknown dtype " + num(e.dtype));
         if (uint64_t(t.ne[0]) % r->block_elems != 0)
             fail(where + " of type " + r->name + " has row length " + num(uint64_t(t.ne[0])) +

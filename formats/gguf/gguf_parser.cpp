@@ -3,6 +3,7 @@
 // overflow-safe arithmetic, THEN allocate or index.
 #include "gguf_parser.h"
 
+#include <aprhost/graph_rules.hpp>
 #include <aprhost/plugin.hpp>
 
 #include <algorithm>
@@ -55,23 +56,6 @@ uint64_t value_width(uint32_t t) {
 
 bool value_type_known(uint32_t t) { return t <= APH_VALUE_F64; }
 
-struct DtypeRow {
-    uint32_t id;
-    const char* name;
-    uint32_t block_elems;
-    uint32_t block_bytes;
-};
-
-// The ggml block layouts of the ids in abi.h (same table as core/src/dtype.cpp; plugins cannot link the core).
-constexpr DtypeRow kDtypes[] = {
-    {APH_DTYPE_F32, "f32", 1, 4},       {APH_DTYPE_F16, "f16", 1, 2},       {APH_DTYPE_Q4_0, "q4_0", 32, 18},
-    {APH_DTYPE_Q4_1, "q4_1", 32, 20},   {APH_DTYPE_Q5_0, "q5_0", 32, 22},   {APH_DTYPE_Q5_1, "q5_1", 32, 24},
-    {APH_DTYPE_Q8_0, "q8_0", 32, 34},   {APH_DTYPE_Q8_1, "q8_1", 32, 36},   {APH_DTYPE_Q2_K, "q2_K", 256, 84},
-    {APH_DTYPE_Q3_K, "q3_K", 256, 110}, {APH_DTYPE_Q4_K, "q4_K", 256, 144}, {APH_DTYPE_Q5_K, "q5_K", 256, 176},
-    {APH_DTYPE_Q6_K, "q6_K", 256, 210}, {APH_DTYPE_Q8_K, "q8_K", 256, 292}, {APH_DTYPE_I8, "i8", 1, 1},
-    {APH_DTYPE_I16, "i16", 1, 2},       {APH_DTYPE_I32, "i32", 1, 4},       {APH_DTYPE_I64, "i64", 1, 8},
-    {APH_DTYPE_F64, "f64", 1, 8},       {APH_DTYPE_BF16, "bf16", 1, 2},
-};
 
 // Reads one key/value (after its key) into kv. Arrays of arrays are refused, see the header.
 void parse_value(Cursor& c, GgufKeyValue& kv, const std::string& where) {
@@ -218,22 +202,12 @@ std::string_view Cursor::str(std::string_view what) {
 
 bool gguf_has_magic(const uint8_t* head, size_t n) { return head && n >= 4 && std::memcmp(head, "GGUF", 4) == 0; }
 
+// GGUF carries the GGML ids only: the APR-native ids (>= 128) are not valid in a GGUF file.
 bool gguf_dtype_block(uint32_t dtype, uint32_t& block_elems, uint32_t& block_bytes) {
-    for (const auto& r : kDtypes) {
-        if (r.id == dtype) {
-            block_elems = r.block_elems;
-            block_bytes = r.block_bytes;
-            return true;
-        }
-    }
-    return false;
+    return dtype < 128 && sdk::dtype_storage(dtype, &block_elems, &block_bytes);
 }
 
-const char* gguf_dtype_name(uint32_t dtype) {
-    for (const auto& r : kDtypes)
-        if (r.id == dtype) return r.name;
-    return "?";
-}
+const char* gguf_dtype_name(uint32_t dtype) { return dtype < 128 ? sdk::dtype_name(dtype, "?") : "?"; }
 
 const char* gguf_value_type_name(uint32_t type) {
     static const char* const names[] = {"u8",  "i8",     "u16",   "i16", "u32", "i32", "f32",

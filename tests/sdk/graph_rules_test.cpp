@@ -155,6 +155,33 @@ TEST_CASE("graph_rules: dtype names and sizes", "[sdk][graph_rules]") {
     CHECK(sdk::view_alignment(APH_DTYPE_Q4_K) == 2);
 }
 
+TEST_CASE("graph_rules: storage layout of every abi.h dtype (the GGML block table)", "[sdk][graph_rules]") {
+    struct Row { uint32_t id; uint32_t elems, bytes; };
+    // The GGML type table (ggml.c type traits) plus the APR-native layouts of abi.h.
+    const Row rows[] = {{APH_DTYPE_F32, 1, 4},      {APH_DTYPE_F16, 1, 2},      {APH_DTYPE_Q4_0, 32, 18},
+                        {APH_DTYPE_Q4_1, 32, 20},   {APH_DTYPE_Q5_0, 32, 22},   {APH_DTYPE_Q5_1, 32, 24},
+                        {APH_DTYPE_Q8_0, 32, 34},   {APH_DTYPE_Q8_1, 32, 36},   {APH_DTYPE_Q2_K, 256, 84},
+                        {APH_DTYPE_Q3_K, 256, 110}, {APH_DTYPE_Q4_K, 256, 144}, {APH_DTYPE_Q5_K, 256, 176},
+                        {APH_DTYPE_Q6_K, 256, 210}, {APH_DTYPE_Q8_K, 256, 292}, {APH_DTYPE_I8, 1, 1},
+                        {APH_DTYPE_I16, 1, 2},      {APH_DTYPE_I32, 1, 4},      {APH_DTYPE_I64, 1, 8},
+                        {APH_DTYPE_F64, 1, 8},      {APH_DTYPE_BF16, 1, 2},     {APH_DTYPE_APR_Q4, 32, 18},
+                        {APH_DTYPE_APR_Q8, 32, 36}};
+    for (const Row& r : rows) {
+        INFO("dtype " << r.id << " " << sdk::dtype_str(r.id));
+        uint32_t e = 0, b = 0;
+        REQUIRE(sdk::dtype_storage(r.id, &e, &b));
+        CHECK(e == r.elems);
+        CHECK(b == r.bytes);
+        CHECK(sdk::dtype_name(r.id) != nullptr);
+    }
+    uint32_t e = 7, b = 7;
+    for (uint32_t unknown : {4u, 5u, 16u, 23u, 29u, 31u, 127u, 130u}) {
+        CHECK_FALSE(sdk::dtype_storage(unknown, &e, &b));
+        CHECK(sdk::dtype_name(unknown) == nullptr);
+    }
+    CHECK((e == 7 && b == 7));  // outputs untouched on failure
+}
+
 TEST_CASE("graph_rules: shape helpers", "[sdk][graph_rules]") {
     aph_tensor t = tensor(APH_DTYPE_F32, {4, 3, 2});
     CHECK(sdk::shape_str(t) == "[4, 3, 2, 1]");

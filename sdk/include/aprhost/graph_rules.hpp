@@ -65,6 +65,29 @@ inline std::string dtype_str(uint32_t dt) {
     return "dtype " + std::to_string(dt);
 }
 
+// Storage layout of every dtype abi.h defines, including those no op takes (q2_K, q3_K, q8_1, q8_K, the integer
+// types, f64): elements and bytes per block (1 and the element size for plain types). For format loaders sizing
+// tensors of a file. false for an id abi.h does not define.
+inline bool dtype_storage(uint32_t dt, uint32_t* block_elems, uint32_t* block_bytes) {
+    uint32_t e = 1, b = 0;
+    switch (dt) {
+        case APH_DTYPE_I8: b = 1; break;
+        case APH_DTYPE_I16: b = 2; break;
+        case APH_DTYPE_I32: b = 4; break;
+        case APH_DTYPE_I64: case APH_DTYPE_F64: b = 8; break;
+        case APH_DTYPE_Q8_1: e = 32, b = 36; break;
+        case APH_DTYPE_Q2_K: e = 256, b = 84; break;
+        case APH_DTYPE_Q3_K: e = 256, b = 110; break;
+        default:
+            if (!ref::dtype_supported(dt)) return false;
+            e = static_cast<uint32_t>(ref::block_elems(dt));
+            b = static_cast<uint32_t>(ref::block_bytes(dt));
+    }
+    *block_elems = e;
+    *block_bytes = b;
+    return true;
+}
+
 inline bool is_float_dtype(uint32_t dt) { return dt == APH_DTYPE_F32 || dt == APH_DTYPE_F16 || dt == APH_DTYPE_BF16; }
 
 // The dtypes weights come in (GET_ROWS tables, MUL_MAT src0): every dtype the reference dequantizes except Q8_K,
